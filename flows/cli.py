@@ -1,0 +1,54 @@
+"""The `mtavg` command line: one typer app; each command group lives in `flows/commands/`."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from storage import mtavg_home
+
+COMMAND_MODULES = [
+    "flows.commands.taxonomy",
+    "flows.commands.scenes",
+    "flows.commands.questions",
+    "flows.commands.render",
+    "flows.commands.diagnose",
+    "flows.commands.judges",
+    "flows.commands.audit",
+]
+
+app = typer.Typer(
+    name="mtavg",
+    help="Audit multi-talker audio-video generators: render scenes, ask judges, profile failures.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def configure_environment() -> None:
+    """Local state lives under $MTAVG_HOME (default ./.mtavg): the store and, unless set, PREFECT_HOME."""
+    home = mtavg_home()
+    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    configure_environment()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

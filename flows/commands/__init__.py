@@ -1,0 +1,1 @@
+"""Command groups of the `mtavg` CLI; each module exposes `register(app)`."""

@@ -1,0 +1,7 @@
+"""`mtavg judges` commands (being built)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,7 @@
+"""`mtavg taxonomy` commands (being built)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass
