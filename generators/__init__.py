@@ -1,0 +1,33 @@
+"""Generators: the protocol and registry, adapters, and media muxing. Knows scenes and taxonomy."""
+
+import importlib
+
+from generators.base import (
+    Clip,
+    ClipStatus,
+    Generator,
+    InjectedFault,
+    LineTiming,
+    Rendered,
+    ShotTiming,
+    build_generator,
+    clip_key,
+    config_hash,
+    registry,
+)
+
+# name -> module that registers it; imported on first use so heavy deps (torch, diffusers) stay lazy
+_ADAPTERS = {
+    "procedural": "generators.procedural",
+    "diffusers": "generators.diffusers_gen",
+    "veo": "generators.api.veo",
+    "sora": "generators.api.sora",
+    "folder": "generators.folder",
+}
+for _name, _module in _ADAPTERS.items():
+    registry.lazy(_name, lambda m=_module: importlib.import_module(m))
+
+__all__ = [
+    "Clip", "ClipStatus", "Generator", "InjectedFault", "LineTiming", "Rendered", "ShotTiming",
+    "build_generator", "clip_key", "config_hash", "registry",
+]
