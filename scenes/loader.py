@@ -8,14 +8,15 @@ fly by `scenes.composer` (`composed`, or `composed?n=200&seed=3`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 import yaml
 from pydantic import ValidationError
 
-from scenes.schema import Scene, SceneRuleError, Suite
+from scenes.schema import SAFE_ID_PATTERN, Scene, SceneRuleError, Suite
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
@@ -28,6 +29,18 @@ class SceneFileError(ValueError):
         self.problems = problems
         lines = [f"{self.file}: {path}: {msg}" if path else f"{self.file}: {msg}" for path, msg in problems]
         super().__init__("\n".join(lines))
+
+
+class SceneFilesError(SceneFileError):
+    """Problems in several files of one suite folder; `file` and `problems` are the first file's."""
+
+    def __init__(self, errors: list[SceneFileError]):
+        self.errors = errors
+        super().__init__(errors[0].file, errors[0].problems)
+        self.args = ("\n".join(str(e) for e in errors),)
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 def _format_loc(loc: Iterable[Any]) -> str:
@@ -64,6 +77,11 @@ def problems_of(error: ValidationError, prefix: str = "") -> list[tuple[str, str
             msg = "field required"
         elif err["type"] == "extra_forbidden":
             msg = "unknown field"
+        elif err["type"] == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == SAFE_ID_PATTERN:
+            msg = (
+                f"{err['input']!r} is not a safe id: use 1-64 lower-case letters, digits, '_' or '-', "
+                "starting with a letter or digit (ids become file names)"
+            )
         elif "input" in err and err["type"] in {"enum", "string_pattern_mismatch", "literal_error"}:
             msg = f"{err['input']!r}: {msg}"
         problems.append((_join(prefix, loc), msg))
@@ -125,7 +143,7 @@ def _suite_from_folder(folder: Path) -> Suite:
             problems.append(SceneFileError(f, [("id", f"{scene.id!r} does not match the file name {f.stem!r}")]))
         scenes.append(scene)
     if problems:
-        raise SceneFileError(problems[0].file, [p for exc in problems[:1] for p in exc.problems]) from None
+        raise (problems[0] if len(problems) == 1 else SceneFilesError(problems)) from None
     if not scenes:
         raise SceneFileError(folder, [("scenes", "the suite has no scene files")])
     try:
@@ -137,7 +155,7 @@ def _suite_from_folder(folder: Path) -> Suite:
 def load_suite(name_or_path: str | Path) -> Suite:
     """A suite by bundled name (`default`, `mini`), `composed[?n=..&seed=..]`, a YAML file or a folder."""
     text = str(name_or_path)
-    if text.startswith("composed"):
+    if text == "composed" or text.startswith("composed?"):
         from scenes.composer import compose_suite
 
         query = dict(parse_qsl(text.partition("?")[2]))
@@ -145,13 +163,18 @@ def load_suite(name_or_path: str | Path) -> Suite:
             n, seed = int(query.get("n", 60)), int(query.get("seed", 0))
         except ValueError:
             raise SceneFileError(text, [("", "composed suites take integer n and seed")]) from None
-        return compose_suite(n_scenes=n, seed=seed)
+        try:
+            return compose_suite(n_scenes=n, seed=seed)
+        except ValueError as exc:
+            raise SceneFileError(text, [("", str(exc))]) from None
     bundled = SUITES_DIR / text
     if "/" not in text and bundled.is_dir():
         return _suite_from_folder(bundled)
     path = Path(text)
     if path.is_dir():
         return _suite_from_folder(path)
+    if path.name == "suite.yaml" and (path.parent / "scenes").is_dir():  # the head file of a suite folder
+        return _suite_from_folder(path.parent)
     if path.suffix in {".yaml", ".yml"} or path.exists():
         data = read_yaml(path)
         if "scenes" not in data and "lines" in data:  # a single scene file used as a suite

@@ -121,7 +121,7 @@ class Scene(Strict):
     shots: list[Shot] = Field(min_length=1, max_length=40)
 
     @model_validator(mode="after")
-    def _check_references(self) -> "Scene":
+    def _check_references(self) -> Scene:
         errors: list[tuple[str, str]] = []
         ids = [c.id for c in self.characters]
         seen: set[str] = set()
@@ -214,7 +214,7 @@ class Suite(Strict):
     dramas: list[Drama] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _check_suite(self) -> "Suite":
+    def _check_suite(self) -> Suite:
         errors: list[tuple[str, str]] = []
         seen: dict[str, int] = {}
         for i, scene in enumerate(self.scenes):
@@ -236,6 +236,7 @@ class Suite(Strict):
             ]
             if casts and not set.intersection(*casts):
                 errors.append((f"dramas[{d}].scenes", "the drama's scenes share no character"))
+            errors.extend(_cast_drift(drama, d, [self.scenes[seen[sid]] for sid in drama.scenes if sid in seen]))
         if errors:
             raise SceneRuleError(errors)
         return self
@@ -255,6 +256,25 @@ class Suite(Strict):
     def content_hash(self) -> str:
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _cast_drift(drama: Drama, index: int, scenes: list[Scene]) -> list[tuple[str, str]]:
+    """A character keeps one name, look and voice across a drama's scenes (continuity is judged on it)."""
+    errors: list[tuple[str, str]] = []
+    first: dict[str, tuple[str, Character]] = {}
+    for scene in scenes:
+        for character in scene.characters:
+            if character.id not in first:
+                first[character.id] = (scene.id, character)
+                continue
+            origin, reference = first[character.id]
+            for field in ("name", "look", "voice"):
+                if getattr(character, field) != getattr(reference, field):
+                    errors.append((
+                        f"dramas[{index}].scenes",
+                        f"character {character.id!r} has a different {field} in scene {scene.id!r} than in {origin!r}",
+                    ))
+    return errors
 
 
 class SceneRuleError(ValueError):

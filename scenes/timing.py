@@ -7,8 +7,9 @@ temporal bins of a scene before any clip exists.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from scenes.schema import Scene
@@ -38,7 +39,7 @@ class Timeline:
         return max(1, int(-(-self.duration_s // bin_s)))
 
 
-def layout_timeline(scene: "Scene", line_seconds: Sequence[float], pauses: Sequence[float] | None = None) -> Timeline:
+def layout_timeline(scene: Scene, line_seconds: Sequence[float], pauses: Sequence[float] | None = None) -> Timeline:
     """Place lines one after another (pause, then speech) and cut shots at the first line's pause."""
     pauses = list(pauses) if pauses is not None else [line.pause_before_s for line in scene.lines]
     line_spans: list[Span | None] = [None] * len(scene.lines)
@@ -61,7 +62,7 @@ def layout_timeline(scene: "Scene", line_seconds: Sequence[float], pauses: Seque
     return Timeline(tuple(sp for sp in line_spans if sp is not None), tuple(shot_spans), round(duration, 3))
 
 
-def plan_timeline(scene: "Scene") -> Timeline:
+def plan_timeline(scene: Scene) -> Timeline:
     """The timeline from estimated speech durations (no audio rendered)."""
     from scenes.schema import estimate_line_seconds
 
