@@ -68,8 +68,8 @@ def test_veo_renders_a_long_scene_in_segments_and_never_pays_twice(tmp_store, tm
         first = veo(server, tmp_store).render(scene, 3, tmp_path / "a")
         m = first.manifest
         assert m.status.value == "ok" and m.timings == "planned" and m.generator_name == "veo"
-        assert server.state.creates == len(segments)
-        sent = server.state.requests[0]
+        assert server.creates == len(segments)
+        sent = server.requests[0]
         assert sent["parameters"]["generateAudio"] is True and sent["parameters"]["seed"] == 3
         assert "Mara" in sent["instances"][0]["prompt"] and sent["parameters"]["negativePrompt"]
         info = probe_clip(first.video_path)
@@ -79,10 +79,10 @@ def test_veo_renders_a_long_scene_in_segments_and_never_pays_twice(tmp_store, tm
         assert m.cost_usd == pytest.approx(0.40 * sum(s.seconds for s in segments))
         # a fresh generator (another process, say) finds every request done in the store
         again = veo(server, tmp_store).render(scene, 3, tmp_path / "b")
-        assert server.state.create_attempts == len(segments) and again.manifest.sha256 == m.sha256
+        assert server.create_attempts == len(segments) and again.manifest.sha256 == m.sha256
         # another seed is another paid request
         veo(server, tmp_store).render(scene, 4, tmp_path / "c")
-        assert server.state.creates == 2 * len(segments)
+        assert server.creates == 2 * len(segments)
 
 
 def test_veo_crash_after_submit_resumes_polling_without_a_second_create(tmp_path, short_scene):
@@ -103,19 +103,19 @@ def test_veo_crash_after_submit_resumes_polling_without_a_second_create(tmp_path
         proc = subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)
         try:
             deadline = time.monotonic() + 60
-            while server.state.polls < 2 and time.monotonic() < deadline and proc.poll() is None:
+            while server.polls < 2 and time.monotonic() < deadline and proc.poll() is None:
                 time.sleep(0.05)
-            assert server.state.creates == 1 and server.state.polls >= 2, "the job never got submitted and polled"
+            assert server.creates == 1 and server.polls >= 2, "the job never got submitted and polled"
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         store = Store(str(store_dir))
         records = Journal(store, "veo").records()
         assert [r.state for r in records] == [JobState.submitted]
-        server.state.polls_to_finish = 1
+        server.polls_to_finish = 1
         rendered = veo(server, store).render(short_scene, 0, tmp_path / "again")
         assert rendered.manifest.status.value == "ok"
-        assert server.state.creates == 1 and server.state.create_attempts == 1
+        assert server.creates == 1 and server.create_attempts == 1
         assert Journal(store, "veo").records()[0].state is JobState.done
 
 
@@ -126,9 +126,9 @@ def test_veo_policy_refusals_become_failed_clips_and_are_not_resent(tmp_store, t
         m = veo(server, tmp_store).render(blocked, 0, tmp_path / "a").manifest
         assert m.status.value == "failed" and m.video is None and "usage guidelines" in m.failure
         assert m.failure.startswith("segment 0: policy:")
-        attempts = server.state.create_attempts
+        attempts = server.create_attempts
         assert veo(server, tmp_store).render(blocked, 0, tmp_path / "b").manifest.status.value == "failed"
-        assert server.state.create_attempts == attempts  # a refusal is final: no second request
+        assert server.create_attempts == attempts  # a refusal is final: no second request
         m = veo(server, tmp_store).render(filtered, 0, tmp_path / "c").manifest
         assert m.status.value == "failed" and "filtered" in m.failure and "safety filters" in m.failure
 
@@ -136,15 +136,15 @@ def test_veo_policy_refusals_become_failed_clips_and_are_not_resent(tmp_store, t
 def test_veo_transient_errors_are_retried_then_raised_and_resumable(tmp_store, tmp_path, short_scene):
     with VeoServer(polls_to_finish=1, script=["500", "429"]) as server:
         m = veo(server, tmp_store).render(short_scene, 0, tmp_path / "a").manifest
-        assert m.status.value == "ok" and server.state.create_attempts == 3 and server.state.creates == 1
+        assert m.status.value == "ok" and server.create_attempts == 3 and server.creates == 1
     with VeoServer(polls_to_finish=1, script=["500"] * 3) as server:
         gen = veo(server, tmp_store, "&max_retries=0")
         with pytest.raises(GenerationError, match="rejected"):
             gen.render(short_scene, 9, tmp_path / "b")
         assert not any(r.state is JobState.failed for r in Journal(tmp_store, "veo").records())
-        server.state.script.clear()
+        server.faults.script.clear()
         assert gen.render(short_scene, 9, tmp_path / "c").manifest.status.value == "ok"
-        assert server.state.creates == 1
+        assert server.creates == 1
 
 
 def test_sora_end_to_end_and_idempotent(tmp_store, tmp_path, short_scene):
@@ -152,7 +152,7 @@ def test_sora_end_to_end_and_idempotent(tmp_store, tmp_path, short_scene):
         first = sora(server, tmp_store).render(short_scene, 0, tmp_path / "a")
         m = first.manifest
         assert m.status.value == "ok" and m.generator_version.startswith("sora-2+")
-        form = server.state.requests[0]
+        form = server.requests[0]
         (segment,) = plan_segments(short_scene, (4, 8, 12))
         assert form["model"] == "sora-2" and form["seconds"] == str(segment.seconds) and form["size"] == "1280x720"
         assert "Ana" in form["prompt"] and "door slam" in form["prompt"]
@@ -160,7 +160,7 @@ def test_sora_end_to_end_and_idempotent(tmp_store, tmp_path, short_scene):
         info = probe_clip(first.video_path)
         assert (info["width"], info["height"]) == (160, 90) and info["duration_s"] == pytest.approx(segment.seconds, abs=0.1)
         sora(server, tmp_store).render(short_scene, 0, tmp_path / "b")
-        assert server.state.creates == 1 and server.state.downloads == 1
+        assert server.creates == 1 and server.downloads == 1
 
 
 def test_sora_crash_after_submit_resumes(tmp_store, tmp_path, short_scene, monkeypatch):
@@ -177,9 +177,9 @@ def test_sora_crash_after_submit_resumes(tmp_store, tmp_path, short_scene, monke
         with pytest.raises(SystemExit):
             gen.render(short_scene, 5, tmp_path / "a")
         monkeypatch.setattr(SoraProvider, "poll", real_poll)
-        assert server.state.creates == 1
+        assert server.creates == 1
         m = sora(server, tmp_store).render(short_scene, 5, tmp_path / "b").manifest
-        assert m.status.value == "ok" and server.state.creates == 1
+        assert m.status.value == "ok" and server.creates == 1
 
 
 def test_sora_unconfirmed_create_is_not_resent_blindly(tmp_store, tmp_path, short_scene, monkeypatch):
@@ -196,18 +196,18 @@ def test_sora_unconfirmed_create_is_not_resent_blindly(tmp_store, tmp_path, shor
         with pytest.raises(SystemExit):
             sora(server, tmp_store).render(short_scene, 0, tmp_path / "a")
         monkeypatch.setattr(Journal, "put", real_put)
-        assert server.state.creates == 1
+        assert server.creates == 1
         with pytest.raises(GenerationError, match="resubmit_unconfirmed"):
             sora(server, tmp_store).render(short_scene, 0, tmp_path / "b")
-        assert server.state.create_attempts == 1
+        assert server.create_attempts == 1
         m = sora(server, tmp_store, "&resubmit_unconfirmed=true").render(short_scene, 0, tmp_path / "c").manifest
-        assert m.status.value == "ok" and server.state.creates == 2  # asked for explicitly
+        assert m.status.value == "ok" and server.creates == 2  # asked for explicitly
 
 
 def test_sora_moderation_at_create_and_after_the_job(tmp_store, tmp_path, short_scene):
     with SoraServer(polls_to_finish=1) as server:
         m = sora(server, tmp_store).render(short_scene.model_copy(update={"title": "forbidden"}), 0, tmp_path / "a").manifest
-        assert m.status.value == "failed" and "moderation_blocked" in m.failure and server.state.creates == 0
+        assert m.status.value == "failed" and "moderation_blocked" in m.failure and server.creates == 0
         m = sora(server, tmp_store).render(short_scene.model_copy(update={"title": "filtered"}), 0, tmp_path / "b").manifest
         assert m.status.value == "failed" and m.failure.startswith("segment 0: policy: moderation_blocked")
         assert m.cost_usd == 0.0
@@ -216,7 +216,7 @@ def test_sora_moderation_at_create_and_after_the_job(tmp_store, tmp_path, short_
 def test_sora_rate_limit_is_retried(tmp_store, tmp_path, short_scene):
     with SoraServer(polls_to_finish=1, script=["429", "500"]) as server:
         m = sora(server, tmp_store).render(short_scene, 0, tmp_path).manifest
-        assert m.status.value == "ok" and server.state.create_attempts == 3 and server.state.creates == 1
+        assert m.status.value == "ok" and server.create_attempts == 3 and server.creates == 1
 
 
 def test_keys_and_identity(tmp_store, monkeypatch, short_scene, tmp_path):
@@ -224,7 +224,7 @@ def test_keys_and_identity(tmp_store, monkeypatch, short_scene, tmp_path):
     with SoraServer() as server:
         with pytest.raises(GenerationError, match="OPENAI_API_KEY"):
             sora(server, tmp_store).render(short_scene, 0, tmp_path)
-        assert server.state.create_attempts == 0
+        assert server.create_attempts == 0
     from generators import clip_key
 
     a = build_generator("sora?base_url=http://127.0.0.1:1/v1&poll_interval_s=1", store=tmp_store)
@@ -262,6 +262,6 @@ def test_two_processes_rendering_one_clip_make_one_create_call(tmp_store, tmp_pa
             t.start()
         for t in threads:
             t.join(60)
-        assert server.state.creates == 1 and server.state.create_attempts == 1
+        assert server.creates == 1 and server.create_attempts == 1
         assert {m.status.value for m in results.values()} == {"ok"}
         assert len({m.sha256 for m in results.values()}) == 1

@@ -1,7 +1,274 @@
-"""`mtavg judges` commands (being built)."""
+"""`mtavg judges`: list judges, evaluate a judge on labelled clips, fit the probe thresholds."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import typer
 
+from flows.commands.common import console, fail, print_json
+
+judges_app = typer.Typer(help="Judges: list them, evaluate them on labelled clips, fit probe thresholds.", no_args_is_help=True)
+
+
+def _plan(suite_ref: str, clips: int, seed_start: int) -> list[tuple[str, int]]:
+    """(scene id, seed) for each labelled clip: scenes in turn, a new seed per round."""
+    from scenes import load_suite
+
+    scenes = [s.id for s in load_suite(suite_ref).scenes]
+    return [(scenes[k % len(scenes)], seed_start + k // len(scenes)) for k in range(clips)]
+
+
+def evaluate_one(judge_spec: str, generator_spec: str, suite_ref: str, scene_id: str, seed: int, store_url: str) -> dict[str, Any]:
+    """Render (or reuse) one labelled clip, answer its gold items, return JSON-able records."""
+    from diagnosers.media import ClipMedia
+    from flows.work import judge_for, render_clip, store_for, suite_for
+    from generators.base import Clip
+    from taxonomy.items import Format
+    from taxonomy.qa import ClipTruth, gold_for, scene_items
+
+    ref = render_clip(generator_spec, suite_ref, scene_id, seed, store_url)
+    store = store_for(store_url)
+    manifest = Clip.model_validate(store.get_json(ref.manifest_key))
+    if manifest.status.value != "ok":
+        return {"scene": scene_id, "seed": seed, "records": [], "skipped": manifest.failure}
+    scene = suite_for(suite_ref).scene(scene_id)
+    truth = ClipTruth.from_manifest(manifest)
+    items = []
+    for item in scene_items(scene):
+        if item.format is Format.pairwise:
+            continue
+        gold = gold_for(item, truth)
+        if gold is not None:
+            items.append(item.with_gold(gold))
+    judge = judge_for(judge_spec)
+    options = dict(getattr(judge, "media_options", None) or {})
+    media = ClipMedia(store.local_path(ref.video_key), scene, sha256=ref.sha256, **options)
+    started = time.perf_counter()
+    verdicts = judge.answer(media, items)
+    return {
+        "scene": scene_id, "seed": seed, "clip": ref.prefix, "elapsed_s": time.perf_counter() - started,
+        "truth": truth.model_dump(mode="json"),
+        "records": [{"item": i.model_dump(mode="json"), "verdict": v.model_dump(mode="json")} for i, v in zip(items, verdicts)],
+    }
+
+
+def run_evaluation(judge_spec: str, generator_spec: str, suite_ref: str, clips: int, seed_start: int, store_url: str,
+                   workers: int) -> list[dict[str, Any]]:
+    plan = _plan(suite_ref, clips, seed_start)
+    args = [(judge_spec, generator_spec, suite_ref, s, seed, store_url) for s, seed in plan]
+    if workers <= 1:
+        return [evaluate_one(*a) for a in args]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(evaluate_one, *zip(*args)))
+
+
+def build_report(judge_spec: str, results: list[dict[str, Any]]):
+    from diagnosers.base import Verdict
+    from diagnosers.evaluation import Report, score_verdicts
+    from flows.work import judge_for
+    from taxonomy.items import QAItem
+
+    judge = judge_for(judge_spec)
+    report = Report(judge.spec.label, judge.version)
+    for res in results:
+        items = [QAItem.model_validate(r["item"]) for r in res["records"]]
+        verdicts = [Verdict.model_validate(r["verdict"]) for r in res["records"]]
+        report.records.extend(score_verdicts(items, verdicts, clip=res.get("clip", "")))
+    return report
+
+
+def _fit_baseline(judge_spec: str, generator_spec: str, suite_ref: str, clips: int, seed_start: int, store_url: str) -> str | None:
+    """Learnt baselines (majority, blind) are fitted on a disjoint seed range; returns the table path."""
+    from diagnosers import build_judge
+    from flows.work import render_clip, store_for
+    from generators.base import Clip
+    from scenes import load_suite
+    from taxonomy.items import Format
+    from taxonomy.qa import ClipTruth, gold_for, scene_items
+
+    judge = build_judge(judge_spec)
+    if not hasattr(judge, "fit"):
+        return None
+    suite = load_suite(suite_ref)
+    store = store_for(store_url)
+    items = []
+    for scene_id, seed in _plan(suite_ref, clips, seed_start + 10_000):
+        ref = render_clip(generator_spec, suite_ref, scene_id, seed, store_url)
+        truth = ClipTruth.from_manifest(Clip.model_validate(store.get_json(ref.manifest_key)))
+        for item in scene_items(suite.scene(scene_id)):
+            if item.format is not Format.pairwise and (gold := gold_for(item, truth)) is not None:
+                items.append(item.with_gold(gold))
+    judge.fit(items)
+    path = Path(store.local_path(f"baselines/{judge.name}-{seed_start}.json")) if store.is_local else Path(f"/tmp/mtavg-{judge.name}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    judge.save(path)
+    return str(path)
+
+
+@judges_app.command("list")
+def list_judges(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The registered judges."""
+    from diagnosers import registry
+
+    names = registry.names()
+    if as_json:
+        print_json(names)
+    else:
+        for n in names:
+            console.print(n)
+
+
+@judges_app.command("evaluate")
+def evaluate(
+    judge: str = typer.Option("probes", "--judge", help="judge spec"),
+    suite: str = typer.Option("default", "--suite", help="suite of scenes to render"),
+    generator: str = typer.Option("procedural:random", "--generator", help="a labelling generator, e.g. procedural:random"),
+    clips: int = typer.Option(80, "--clips", min=1, help="labelled clips to render (or reuse)"),
+    seed_start: int = typer.Option(1000, "--seed-start", help="first seed (keep fitting and evaluation ranges apart)"),
+    store_url: str = typer.Option(None, "--store", help="store URL (default $MTAVG_STORE or ./.mtavg/store)"),
+    workers: int = typer.Option(2, "--workers", min=1),
+    save: bool = typer.Option(True, "--save/--no-save", help="store the calibration for the ensemble and profiles"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Evaluate a judge on labelled clips: per-mode balanced accuracy, sensitivity, specificity, coverage."""
+    from diagnosers.evaluation import judge_key, store_calibration
+    from flows.work import judge_for, store_for
+    from storage import SpecError, default_store_url
+
+    store_url = store_url or default_store_url()
+    try:
+        j = judge_for(judge)
+    except SpecError as exc:
+        fail(str(exc))
+    table_path = _fit_baseline(judge, generator, suite, clips, seed_start, store_url)
+    if table_path:
+        judge = f"{judge}{'&' if '?' in judge else '?'}table={table_path}"
+        j = judge_for(judge)
+    results = run_evaluation(judge, generator, suite, clips, seed_start, store_url, workers)
+    report = build_report(judge, results)
+    out = report.as_json()
+    out.update({"suite": suite, "generator": generator, "clips": len(results)})
+    if save:
+        cal = report.calibration(judge_key=judge_key(j), generator=generator, suite=suite, clips=len(results))
+        out["calibration"] = store_calibration(store_for(store_url), cal)
+    if as_json:
+        print_json(out)
+        return
+    _print_report(out)
+
+
+def _print_report(out: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console.print(f"[bold]{out['judge']}[/] on {out['clips']} clips of {out['suite']} by {out['generator']}")
+    t = Table("mode", "pos", "neg", "sens", "spec", "bal.acc", "coverage")
+    for m in out["modes"]:
+        t.add_row(m["mode"], str(m["tp"] + m["fn"]), str(m["tn"] + m["fp"]), _f(m["sensitivity"]), _f(m["specificity"]),
+                  _f(m["balanced_accuracy"]), _f(m["coverage"]))
+    console.print(t)
+    s = Table("sub-dimension", "accuracy")
+    for k, v in out["sub_dimensions"].items():
+        s.add_row(k, _f(v))
+    console.print(s)
+    console.print(f"macro accuracy (paper sub-dimensions): {_f(out['macro_accuracy'])}; "
+                  f"modes with balanced accuracy >= 0.90: {out['modes_ba_ge_0_90']}")
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def _fit_models(generator: str, suite_ref: str, clips: int, seed_start: int, store_url: str, workers: int) -> dict[str, Any]:
+    """Render (or reuse) the fitting clips, then fit the speech and grading models on them."""
+    from diagnosers.media import ClipMedia
+    from diagnosers.probes.fitting import fit_probe_models
+    from flows.work import render_clip, store_for, suite_for
+    from generators.base import Clip
+
+    plan = _plan(suite_ref, clips, seed_start)
+    args = [(generator, suite_ref, s, seed, store_url) for s, seed in plan]
+    if workers <= 1:
+        refs = [render_clip(*a) for a in args]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            refs = list(pool.map(render_clip, *zip(*args)))
+    store, suite = store_for(store_url), suite_for(suite_ref)
+    samples = [(ClipMedia(store.local_path(ref.video_key), suite.scene(ref.scene), fps=12.5),
+                Clip.model_validate(store.get_json(ref.manifest_key))) for ref in refs if ref.status.value == "ok"]
+    return fit_probe_models(samples)
+
+
+@judges_app.command("fit-probes")
+def fit_probes(
+    suite: str = typer.Option("default", "--suite"),
+    generator: str = typer.Option("procedural:random", "--generator"),
+    clips: int = typer.Option(80, "--clips", min=1),
+    seed_start: int = typer.Option(0, "--seed-start", help="fitting seeds (evaluate on another range)"),
+    out: Path = typer.Option(None, "--out", help="thresholds JSON to write (default: the bundled file)"),
+    max_fpr: float = typer.Option(0.05, "--max-fpr", min=0.0, max=1.0),
+    store_url: str = typer.Option(None, "--store"),
+    workers: int = typer.Option(2, "--workers", min=1),
+    fit_models: bool = typer.Option(True, "--models/--no-models", help="refit the speech and grading models first"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Fit the probe judge's thresholds on labelled clips (max balanced accuracy at <= max-fpr false positives)."""
+    from diagnosers.evaluation import fit_threshold
+    from diagnosers.probes import THRESHOLDS
+    from storage import default_store_url
+
+    store_url = store_url or default_store_url()
+    if fit_models:
+        console.print(f"models: {_fit_models(generator, suite, clips, seed_start, store_url, workers)}")
+    results = run_evaluation("probes", generator, suite, clips, seed_start, store_url, workers)
+    scores: dict[tuple[str, bool], list[tuple[float, bool]]] = {}
+    for res in results:
+        for r in res["records"]:
+            item, verdict = r["item"], r["verdict"]
+            if item["format"] != "yes_no" or item.get("gold") is None:
+                continue
+            score = (verdict.get("evidence") or {}).get("score")
+            if score is None:
+                continue
+            key = (item["modes"][0], "line" in (item.get("slot") or {}))
+            scores.setdefault(key, []).append((float(score), item["gold"]["choices"] == ["yes"]))
+    target = out or THRESHOLDS
+    current = json.loads(Path(THRESHOLDS).read_text(encoding="utf-8"))
+    modes = dict(current["modes"])
+    fitted: dict[str, Any] = {}
+    for (mode, is_line), pairs in sorted(scores.items()):
+        fit = fit_threshold(pairs, max_fpr=max_fpr)
+        if fit is None:
+            continue
+        entry = dict(modes.get(mode, {}))
+        if is_line:
+            entry["line_threshold"] = fit["threshold"]
+            entry["line_fit"] = fit
+            entry.setdefault("threshold", fit["threshold"])
+            entry.setdefault("scale", fit["scale"])
+        else:
+            entry["threshold"] = fit["threshold"]
+            entry["scale"] = fit["scale"]
+            entry["fit"] = fit
+        modes[mode] = entry
+        fitted[f"{mode}{' (line)' if is_line else ''}"] = fit
+    data = {"version": str(int(current.get("version", "0")) + 1),
+            "source": f"fitted by `mtavg judges fit-probes` on {len(results)} clips of {suite} by {generator}, "
+                      f"seeds from {seed_start}, max false-positive rate {max_fpr}",
+            "modes": modes}
+    Path(target).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    if as_json:
+        print_json({"out": str(target), "fitted": fitted})
+    else:
+        for k, v in fitted.items():
+            console.print(f"{k}: threshold {v['threshold']} (train balanced accuracy {v['train_balanced_accuracy']}, "
+                          f"{v['positives']} pos / {v['negatives']} neg)")
+        console.print(f"wrote {target}")
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(judges_app, name="judges")

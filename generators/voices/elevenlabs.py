@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from generators.audio.dsp import fade, set_rms_dbfs, trim_silence
 from generators.voices.base import Speech, VoiceError, registry
 from generators.voices.cache import SpeechCache, speech_key
-from generators.voices.prosody import ProsodyPlan, prosody_plan
+from generators.voices.prosody import ProsodyPlan
+from generators.voices.synth import CachedVoice, LineJob
 from generators.voices.whisper import whisperize
 from scenes import Character, Delivery, Emotion
 from storage import mtavg_home
@@ -105,7 +106,7 @@ def audio_tags(emotion: Emotion, delivery: Delivery) -> str:
     return " ".join(t for t in (tags, mood) if t) + (" " if tags or mood else "")
 
 
-class ElevenLabsVoice:
+class ElevenLabsVoice(CachedVoice):
     """Text to speech through the ElevenLabs SDK with retries, clear errors and a disk cache."""
 
     name = "elevenlabs"
@@ -166,34 +167,20 @@ class ElevenLabsVoice:
             self._client = ElevenLabs(**kwargs)
         return self._client
 
-    def synthesize(
-        self,
-        text: str,
-        character: Character,
-        *,
-        emotion: Emotion = Emotion.neutral,
-        delivery: Delivery = Delivery.normal,
-        seed: int = 0,
-    ) -> Speech:
-        text = text.strip()
-        if not text:
-            raise VoiceError(f"elevenlabs backend: empty text for character {character.id!r}")
-        emotion, delivery = Emotion(emotion), Delivery(delivery)
-        plan = prosody_plan(emotion, delivery)
-        request = self.request(text, character, plan, emotion, delivery, seed)
-        key = speech_key({"v": self.version, "post": plan.__dict__, **request})
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        samples, rate = decode_audio(self._call(request), self.config.output_format)
+    def cache_key(self, line: LineJob) -> str:
+        return speech_key({"v": self.version, "post": line.plan.__dict__, **self._line_request(line)})
+
+    def speak(self, line: LineJob) -> Speech:
+        samples, rate = decode_audio(self._call(self._line_request(line)), self.config.output_format)
         samples = trim_silence(samples, rate)
         if not len(samples):
-            raise VoiceError(f"elevenlabs backend: the audio for {text[:40]!r} was silent")
-        if plan.breathy and not self.config.model_id.startswith("eleven_v3"):
-            samples = whisperize(samples, rate, seed=seed)
-        speech = Speech(fade(np.clip(set_rms_dbfs(samples, plan.level_dbfs), -1.0, 1.0), rate), rate)
-        self.cache.put(key, speech)
-        return speech
+            raise VoiceError(f"elevenlabs backend: the audio for {line.text[:40]!r} was silent")
+        if line.plan.breathy and not self.config.model_id.startswith("eleven_v3"):
+            samples = whisperize(samples, rate, seed=line.seed)
+        return Speech(fade(np.clip(set_rms_dbfs(samples, line.plan.level_dbfs), -1.0, 1.0), rate), rate)
+
+    def _line_request(self, line: LineJob) -> dict:
+        return self.request(line.text, line.character, line.plan, line.emotion, line.delivery, line.seed)
 
     def _call(self, request: dict) -> bytes:
         """POST the line, retrying 429/5xx with backoff; 401 and other 4xx fail at once."""

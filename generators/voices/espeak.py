@@ -11,8 +11,8 @@ Results are cached as .npy under `cache_dir` by a hash of everything that shapes
 
 from __future__ import annotations
 
-import shutil
 import re
+import shutil
 import subprocess
 import tempfile
 import wave
@@ -26,9 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from generators.audio.dsp import fade, set_rms_dbfs, soft_clip, trim_silence
 from generators.voices.base import Speech, VoiceError, registry
 from generators.voices.cache import SpeechCache, speech_key
-from generators.voices.prosody import ProsodyPlan, prosody_plan
+from generators.voices.prosody import ProsodyPlan
+from generators.voices.synth import CachedVoice, LineJob
 from generators.voices.whisper import whisperize
-from scenes import Character, Delivery, Emotion
+from scenes import Character
 from storage import mtavg_home
 
 # bump when the synthesis or post-processing changes, so cached lines are not reused
@@ -80,7 +81,7 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     return data, rate
 
 
-class EspeakVoice:
+class EspeakVoice(CachedVoice):
     """espeak-ng speech synthesis via subprocess, with per-line caching."""
 
     name = "espeak"
@@ -124,33 +125,15 @@ class EspeakVoice:
     def ssml(text: str, plan: ProsodyPlan) -> str:
         return f'<speak><prosody range="{plan.pitch_range}">{escape(text)}</prosody></speak>'
 
-    def _cache_key(self, text: str, args: list[str], plan: ProsodyPlan, seed: int) -> str:
+    def cache_key(self, line: LineJob) -> str:
+        args = self.command(line.character, line.plan, Path("OUT"))
         # the seed only matters for whispers (their noise); other lines are shared across seeds
-        return speech_key({"v": self.version, "text": text, "args": args[1:-1], "plan": plan.__dict__,
-                           "seed": seed if plan.breathy else 0})  # fmt: skip
+        return speech_key({"v": self.version, "text": line.text, "args": args[1:-1], "plan": line.plan.__dict__,
+                           "seed": line.seed if line.plan.breathy else 0})  # fmt: skip
 
-    def synthesize(
-        self,
-        text: str,
-        character: Character,
-        *,
-        emotion: Emotion = Emotion.neutral,
-        delivery: Delivery = Delivery.normal,
-        seed: int = 0,
-    ) -> Speech:
-        text = text.strip()
-        if not text:
-            raise VoiceError(f"espeak backend: empty text for character {character.id!r}")
-        plan = prosody_plan(Emotion(emotion), Delivery(delivery))
-        args = self.command(character, plan, Path("OUT"))
-        key = self._cache_key(text, args, plan, seed)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        samples, rate = self._run(text, character, plan)
-        speech = Speech(self._post_process(samples, rate, plan, seed), rate)
-        self.cache.put(key, speech)
-        return speech
+    def speak(self, line: LineJob) -> Speech:
+        samples, rate = self._run(line.text, line.character, line.plan)
+        return Speech(self._post_process(samples, rate, line.plan, line.seed), rate)
 
     def _run(self, text: str, character: Character, plan: ProsodyPlan) -> tuple[np.ndarray, int]:
         with tempfile.TemporaryDirectory(prefix="mtavg-espeak-") as tmp:

@@ -7,6 +7,8 @@ encoded to the requested format: raw 16-bit PCM (`pcm_<rate>`), WAV (`wav_<rate>
 (`mp3_<rate>_<kbps>`, via ffmpeg). Errors look like the real API's: 401 with
 `{"detail": {"status": "invalid_api_key", ...}}`, 422 for a bad body, 429 with `retry-after`.
 Failures can be injected with `fail_next(status, times, retry_after=...)`.
+
+Standalone: `python -m tests.fakes.elevenlabs_server --port 8125`.
 """
 
 from __future__ import annotations
@@ -17,25 +19,28 @@ import json
 import re
 import subprocess
 import tempfile
-import threading
 import wave
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 from scipy import signal
 
+from .base import (
+    FakeServer,
+    Fault,
+    Reply,
+    bytes_reply,
+    json_reply,
+    run_standalone,
+)
+
 PATH = re.compile(r"^/v1/text-to-speech/([A-Za-z0-9]+)$")
 FORMAT = re.compile(r"^(mp3|pcm|wav)_(\d{4,5})(?:_(\d{2,3}))?$")
 VOICES = ("en+m1", "en+m3", "en+m7", "en+f1", "en+f3", "en+f4")
-
-
-@dataclass
-class Injected:
-    status: int
-    retry_after: str | None = None
+ERROR_CODES = {401: "invalid_api_key", 429: "too_many_concurrent_requests", 500: "internal_error"}
 
 
 @dataclass
@@ -47,92 +52,55 @@ class Recorded:
     status: int = 0
 
 
-@dataclass
-class FakeElevenLabs:
+def detail_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Reply:
+    return json_reply(status, {"detail": {"status": code, "message": message}}, headers)
+
+
+class FakeElevenLabs(FakeServer):
     """Start with `with FakeElevenLabs(api_key="k") as fake:`; point the SDK at `fake.base_url`."""
 
-    api_key: str = "test-key"
-    requests: list[Recorded] = field(default_factory=list)
-    _queue: list[Injected] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.requests: list[Recorded] = []
 
     def fail_next(self, status: int, times: int = 1, retry_after: str | None = None) -> None:
-        with self._lock:
-            self._queue.extend(Injected(status, retry_after) for _ in range(times))
+        """Answer the next `times` synthesis calls with `status` (and a `retry-after` header when given)."""
+        with self.lock:
+            self.faults.script.extend(Fault(str(status), retry_after) for _ in range(times))
 
-    def _take_failure(self) -> Injected | None:
-        with self._lock:
-            return self._queue.pop(0) if self._queue else None
-
-    def __enter__(self) -> FakeElevenLabs:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # keep test output clean
-                pass
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    # --- request handling -------------------------------------------------------------------
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        url = urlparse(handler.path)
-        length = int(handler.headers.get("content-length") or 0)
-        raw = handler.rfile.read(length) if length else b""
+    def handle(self, method: str, path: str, headers: Any, body: bytes) -> Reply:
+        url = urlparse(path)
         try:
-            body = json.loads(raw or b"{}")
+            request = json.loads(body or b"{}")
         except json.JSONDecodeError:
-            body = None
-        record = Recorded(url.path, parse_qs(url.query), body if isinstance(body, dict) else {}, bool(handler.headers.get("xi-api-key")))
+            request = None
+        record = Recorded(url.path, parse_qs(url.query), request if isinstance(request, dict) else {}, bool(headers.get("xi-api-key")))
         self.requests.append(record)
+        reply = self._speak(method, url.path, record, headers, request, body)
+        record.status = reply[0]
+        return reply
 
-        def reply(status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-            record.status = status
-            handler.send_response(status)
-            handler.send_header("content-type", content_type)
-            handler.send_header("content-length", str(len(payload)))
-            for k, v in (headers or {}).items():
-                handler.send_header(k, v)
-            handler.end_headers()
-            handler.wfile.write(payload)
-
-        def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-            reply(status, json.dumps({"detail": {"status": code, "message": message}}).encode(), "application/json", headers)
-
-        match = PATH.match(url.path)
-        if not match:
-            return error(404, "not_found", f"no route {url.path}")
-        if handler.headers.get("xi-api-key") != self.api_key:
-            return error(401, "invalid_api_key", "Invalid API key")
-        injected = self._take_failure()
-        if injected is not None:
-            headers = {"retry-after": injected.retry_after} if injected.retry_after is not None else {}
-            codes = {401: "invalid_api_key", 429: "too_many_concurrent_requests", 500: "internal_error"}
-            return error(injected.status, codes.get(injected.status, "error"), f"injected {injected.status}", headers)
-        if body is None or not isinstance(body.get("text"), str) or not body["text"].strip():
-            return reply(422, json.dumps({"detail": [{"loc": ["body", "text"], "msg": "field required", "type": "missing"}]}).encode(), "application/json")
+    def _speak(self, method: str, route: str, record: Recorded, headers: Any, request: Any, raw: bytes) -> Reply:
+        match = PATH.match(route)
+        if method != "POST" or not match:
+            return detail_error(404, "not_found", f"no route {route}")
+        if headers.get("xi-api-key") != self.api_key:
+            return detail_error(401, "invalid_api_key", "Invalid API key")
+        fault = self.pick_fault()
+        if fault is not None:
+            status = int(fault.kind)
+            retry = {"retry-after": fault.retry_after} if fault.retry_after is not None else {}
+            return detail_error(status, ERROR_CODES.get(status, "error"), f"injected {status}", retry)
+        if request is None or not isinstance(request.get("text"), str) or not request["text"].strip():
+            return json_reply(422, {"detail": [{"loc": ["body", "text"], "msg": "field required", "type": "missing"}]})
         output_format = (record.query.get("output_format") or ["mp3_44100_128"])[0]
         fmt = FORMAT.match(output_format)
         if not fmt:
-            return error(400, "invalid_output_format", f"output_format {output_format!r} is not supported")
-        speed = float((body.get("voice_settings") or {}).get("speed") or 1.0)
-        samples, rate = speak(body["text"], match.group(1), speed)
+            return detail_error(400, "invalid_output_format", f"output_format {output_format!r} is not supported")
+        speed = float((request.get("voice_settings") or {}).get("speed") or 1.0)
+        samples, rate = speak(request["text"], match.group(1), speed)
         payload, content_type = encode(samples, rate, fmt.group(1), int(fmt.group(2)), int(fmt.group(3) or 128))
-        reply(200, payload, content_type, {"request-id": hashlib.sha256(raw).hexdigest()[:16]})
+        return bytes_reply(200, payload, content_type, {"request-id": hashlib.sha256(raw).hexdigest()[:16]})
 
 
 def speak(text: str, voice_id: str, speed: float) -> tuple[np.ndarray, int]:
@@ -172,3 +140,11 @@ def encode(samples: np.ndarray, rate: int, codec: str, out_rate: int, kbps: int)
         input=buf.getvalue(), capture_output=True, check=True,
     )  # fmt: skip
     return proc.stdout, "audio/mpeg"
+
+
+def main() -> None:
+    run_standalone(lambda args: FakeElevenLabs(port=args.port), __doc__, 8125, "ElevenLabs", "ELEVENLABS_API_KEY")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+"""Decode a clip once: frames at the judges' rate and size, 16 kHz mono audio, and a per-clip feature cache.
+
+Every judge and probe on a clip shares one `ClipMedia`. Decoding happens on first access (one demux
+pass over the container with PyAV), and derived features (speech segments, cuts, face tracks,
+voice embeddings, ...) are computed once through `feature(name, compute)` and reused by every item.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from storage.keys import sha256_file
+
+if TYPE_CHECKING:
+    from scenes import Scene
+
+T = TypeVar("T")
+SAMPLE_RATE = 16000
+
+
+class MediaError(ValueError):
+    """A clip that cannot be decoded (missing file, no video stream, corrupt container)."""
+
+
+class ClipMedia:
+    """One clip's decoded picture and sound plus lazily computed shared features."""
+
+    sample_rate: int = SAMPLE_RATE
+
+    def __init__(
+        self,
+        path: str | Path | None,
+        scene: Scene | None,
+        *,
+        fps: float = 5.0,
+        size: tuple[int, int] = (320, 180),
+        sha256: str | None = None,
+    ) -> None:
+        if fps <= 0:
+            raise MediaError(f"fps must be positive, got {fps}")
+        if len(size) != 2 or min(size) < 8:
+            raise MediaError(f"size must be (width, height) of at least 8 px, got {size}")
+        self.path = Path(path) if path is not None else None
+        self.scene = scene
+        self.fps = float(fps)
+        self.size = (int(size[0]), int(size[1]))
+        self._sha256 = sha256
+        self._frames: np.ndarray | None = None
+        self._frame_times: np.ndarray | None = None
+        self._audio: np.ndarray | None = None
+        self._duration: float | None = None
+        self._source_fps: float | None = None
+        self._decode_lock = threading.Lock()
+        self._feature_lock = threading.RLock()
+        self._features: dict[str, Any] = {}
+
+    # construction -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, scene: Scene | None = None, *, fps: float = 5.0, size: tuple[int, int] = (320, 180)) -> ClipMedia:
+        """A lazily decoded clip; fails at once with the path if the file does not exist."""
+        p = Path(path)
+        if not p.is_file():
+            raise MediaError(f"clip {p} does not exist or is not a file")
+        return cls(p, scene, fps=fps, size=size)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        frames: np.ndarray,
+        audio: np.ndarray,
+        scene: Scene | None = None,
+        *,
+        fps: float = 5.0,
+        sha256: str | None = None,
+    ) -> ClipMedia:
+        """Media already in memory (frames N,H,W,3 uint8 at `fps`; audio float32 mono 16 kHz)."""
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise MediaError(f"frames must be uint8 (N,H,W,3), got {frames.dtype} {frames.shape}")
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        media = cls(None, scene, fps=fps, size=(frames.shape[2], frames.shape[1]), sha256=sha256)
+        media._frames = frames
+        media._frame_times = np.arange(len(frames), dtype=np.float64) / fps
+        media._audio = audio
+        media._duration = max(len(frames) / fps, len(audio) / SAMPLE_RATE)
+        media._source_fps = fps
+        return media
+
+    # identity ---------------------------------------------------------------------------------
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the clip file (the media part of every verdict key)."""
+        if self._sha256 is None:
+            if self.path is None:
+                import hashlib
+
+                h = hashlib.sha256(self.frames.tobytes())
+                h.update(self.audio.tobytes())
+                self._sha256 = h.hexdigest()
+            else:
+                self._sha256 = sha256_file(str(self.path))
+        return self._sha256
+
+    @property
+    def scene_id(self) -> str | None:
+        return self.scene.id if self.scene is not None else None
+
+    # decoded media ----------------------------------------------------------------------------
+
+    @property
+    def frames(self) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB frames sampled at `fps`, resized to `size`."""
+        self._ensure_decoded()
+        assert self._frames is not None
+        return self._frames
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        """Presentation time in seconds of each sampled frame."""
+        self._ensure_decoded()
+        assert self._frame_times is not None
+        return self._frame_times
+
+    @property
+    def audio(self) -> np.ndarray:
+        """float32 mono samples at 16 kHz (zeros when the clip has no audio stream)."""
+        self._ensure_decoded()
+        assert self._audio is not None
+        return self._audio
+
+    @property
+    def duration_s(self) -> float:
+        self._ensure_decoded()
+        assert self._duration is not None
+        return self._duration
+
+    @property
+    def source_fps(self) -> float | None:
+        """The container's own frame rate (for reference; probes use `fps`)."""
+        self._ensure_decoded()
+        return self._source_fps
+
+    @property
+    def decoded(self) -> bool:
+        return self._frames is not None
+
+    def _ensure_decoded(self) -> None:
+        if self._frames is not None:
+            return
+        with self._decode_lock:
+            if self._frames is None:
+                self._decode()
+
+    def _decode(self) -> None:
+        """One demux pass: keep the first frame of each 1/fps slot; resample audio to 16 kHz mono."""
+        import av
+
+        assert self.path is not None
+        try:
+            container = av.open(str(self.path))
+        except (av.error.FFmpegError, OSError) as exc:
+            raise MediaError(f"clip {self.path}: cannot open: {exc}") from None
+        try:
+            if not container.streams.video:
+                raise MediaError(f"clip {self.path}: no video stream")
+            vstream = container.streams.video[0]
+            vstream.thread_type = "AUTO"
+            astream = container.streams.audio[0] if container.streams.audio else None
+            streams = [vstream, astream] if astream is not None else [vstream]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE) if astream else None
+            width, height = self.size
+            frames: list[np.ndarray] = []
+            times: list[float] = []
+            chunks: list[np.ndarray] = []
+            next_slot = 0
+            last_video_t = 0.0
+            vbase = float(vstream.time_base) if vstream.time_base else None
+            t0: float | None = None
+            try:
+                for packet in container.demux(streams):
+                    if packet.stream.type == "video":
+                        for frame in packet.decode():
+                            t = _frame_time(frame, vbase)
+                            if t0 is None:
+                                t0 = t
+                            t -= t0  # clips trimmed without re-timing start at a non-zero pts
+                            last_video_t = max(last_video_t, t)
+                            slot = int(math.floor(t * self.fps + 1e-6))
+                            if slot < next_slot:
+                                continue
+                            image = _to_rgb(frame, width, height)
+                            # Fill skipped slots (source slower than `fps`) with the same picture so
+                            # frame i always sits at i/fps.
+                            while next_slot <= slot:
+                                frames.append(image)
+                                times.append(next_slot / self.fps)
+                                next_slot += 1
+                    elif resampler is not None:
+                        for frame in packet.decode():
+                            for out in resampler.resample(frame):
+                                chunks.append(out.to_ndarray().reshape(-1))
+                if resampler is not None:
+                    for out in resampler.resample(None):
+                        chunks.append(out.to_ndarray().reshape(-1))
+            except av.error.FFmpegError as exc:
+                if not frames:
+                    raise MediaError(f"clip {self.path}: cannot decode: {exc}") from None
+                # A truncated tail still leaves usable media: keep what decoded.
+            if not frames:
+                raise MediaError(f"clip {self.path}: the video stream has no frames")
+            rate = vstream.average_rate or vstream.guessed_rate
+            self._source_fps = float(rate) if rate else None
+            audio = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+            frame_span = last_video_t + (1.0 / self._source_fps if self._source_fps else 1.0 / self.fps)
+            while next_slot / self.fps < frame_span - 1e-6:  # the last source frame holds until its end
+                frames.append(frames[-1])
+                times.append(next_slot / self.fps)
+                next_slot += 1
+            duration = max(frame_span, len(audio) / SAMPLE_RATE)
+            if astream is None:
+                audio = np.zeros(int(round(duration * SAMPLE_RATE)), np.float32)
+            self._audio = audio
+            self._frame_times = np.asarray(times, dtype=np.float64)
+            self._frames = np.stack(frames)
+            self._duration = float(duration)
+        finally:
+            container.close()
+
+    # shared features --------------------------------------------------------------------------
+
+    def feature(self, name: str, compute: Callable[[ClipMedia], T]) -> T:
+        """`compute(self)` once per clip under `name`; later calls (any probe, any thread) reuse it."""
+        cached = self._features.get(name, _MISSING)
+        if cached is not _MISSING:
+            return cached
+        with self._feature_lock:
+            cached = self._features.get(name, _MISSING)
+            if cached is _MISSING:
+                cached = compute(self)
+                self._features[name] = cached
+            return cached
+
+    def has_feature(self, name: str) -> bool:
+        return name in self._features
+
+    # helpers used by many probes ---------------------------------------------------------------
+
+    def frame_index(self, t: float) -> int:
+        """Index of the sampled frame shown at time `t` (clamped to the clip)."""
+        n = len(self.frame_times)
+        return int(min(max(int(math.floor(t * self.fps + 1e-6)), 0), n - 1))
+
+    def audio_window(self, start: float, end: float) -> np.ndarray:
+        """Audio samples between two times (clamped to the clip)."""
+        a = max(0, int(start * SAMPLE_RATE))
+        b = max(a, int(end * SAMPLE_RATE))
+        return self.audio[a:b]
+
+    def release(self) -> None:
+        """Drop decoded arrays and features (the next access decodes again)."""
+        with self._decode_lock, self._feature_lock:
+            self._frames = self._frame_times = self._audio = None
+            self._features.clear()
+
+    def __repr__(self) -> str:
+        src = str(self.path) if self.path else "<memory>"
+        return f"ClipMedia({src!r}, scene={self.scene_id!r}, fps={self.fps}, size={self.size})"
+
+
+_MISSING = object()
+
+
+def _to_rgb(frame: Any, width: int, height: int) -> np.ndarray:
+    """An RGB array of the frame at (width, height).
+
+    For the usual yuv420p stream, OpenCV converts and resizes the planes (about 3× faster here than
+    PyAV's swscale path); other pixel formats go through swscale.
+    """
+    import cv2
+
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+        if rgb.shape[1] != width or rgb.shape[0] != height:
+            rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+        return rgb
+    return frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="FAST_BILINEAR")
+
+
+def _frame_time(frame: Any, time_base: float | None) -> float:
+    if frame.time is not None:
+        return float(frame.time)
+    if frame.pts is not None and time_base:
+        return float(frame.pts * time_base)
+    return 0.0
+
+
+@dataclass
+class MediaPair:
+    """Two clips of the same scene, for pairwise items (option A = `a`, option B = `b`)."""
+
+    a: ClipMedia
+    b: ClipMedia
+
+    @property
+    def scene(self) -> Scene | None:
+        return self.a.scene
+
+    @property
+    def sha256(self) -> str:
+        return f"{self.a.sha256}+{self.b.sha256}"
+
+
+@dataclass
+class MediaChain:
+    """The clips of a drama's scenes in story order, for drama-level items."""
+
+    scenes: list[ClipMedia] = field(default_factory=list)
+    drama: Any = None
+
+    def __post_init__(self) -> None:
+        if not self.scenes:
+            raise MediaError("a MediaChain needs at least one clip")
+
+    @property
+    def sha256(self) -> str:
+        import hashlib
+
+        return hashlib.sha256("+".join(m.sha256 for m in self.scenes).encode()).hexdigest()
+
+    @property
+    def scene_ids(self) -> list[str | None]:
+        return [m.scene_id for m in self.scenes]
+
+    def __iter__(self):
+        return iter(self.scenes)
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+
+def open_media(paths: Sequence[str | Path], scenes: Sequence[Scene], **kwargs: Any) -> ClipMedia | MediaChain:
+    """One path → `ClipMedia`; several → a `MediaChain` in the given order."""
+    if len(paths) != len(scenes):
+        raise MediaError(f"{len(paths)} clips for {len(scenes)} scenes")
+    clips = [ClipMedia.open(p, s, **kwargs) for p, s in zip(paths, scenes)]
+    return clips[0] if len(clips) == 1 else MediaChain(scenes=clips)

@@ -1,0 +1,256 @@
+"""The `probes` judge: answers benchmark items from signal measurements of the clip and its script.
+
+It uses only the media and the scene script: never a manifest's faults or timings. Every probe
+runs once per clip (cached on the `ClipMedia`); each item then reads the scores it needs and
+compares them with thresholds fitted from labelled clips (`diagnosers/probes/thresholds.json`).
+Modes no probe measures are `abstained`, never guessed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from diagnosers.base import Verdict, VerdictStatus, registry
+from diagnosers.media import ClipMedia, MediaChain, MediaPair
+from diagnosers.probes import (
+    THRESHOLDS,
+    ModeScore,
+    load_thresholds,
+    measure_all,
+    measured_modes,
+)
+from storage import ComponentSpec
+from taxonomy.items import NONE_OPTION, Answer, Format, QAItem
+
+VERSION = "1"
+
+
+class ProbeConfig(BaseModel):
+    fps: float = Field(12.5, gt=0, le=30, description="frame rate the probes want the clip decoded at")
+    width: int = Field(320, ge=64, le=1920)
+    height: int = Field(180, ge=36, le=1080)
+    thresholds: str | None = Field(None, description="thresholds JSON (default: the bundled fitted file)")
+    tie_margin: float = Field(0.02, ge=0.0, description="pairwise: normalised score difference below which it abstains")
+
+
+class ProbeJudge:
+    """Signal-probe judge over `ClipMedia`, `MediaPair` (pairwise) and `MediaChain` (drama items)."""
+
+    name = "probes"
+
+    def __init__(self, config: ProbeConfig, spec: ComponentSpec | None = None):
+        self.config = config
+        self.spec = spec or ComponentSpec("probes")
+        path = config.thresholds or str(THRESHOLDS)
+        self.thresholds = load_thresholds(path)
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:8]
+        self.version = f"{VERSION}+t{digest}"  # refitted thresholds give new verdict keys
+        self.measured = set(measured_modes()) & set(self.thresholds)
+
+    @property
+    def media_options(self) -> dict[str, Any]:
+        """How callers should open clips for this judge: `ClipMedia.open(path, scene, **judge.media_options)`."""
+        return {"fps": self.config.fps, "size": (self.config.width, self.config.height)}
+
+    # decisions ------------------------------------------------------------------------------
+
+    def _threshold(self, mode: str, line: bool = False) -> float:
+        entry = self.thresholds[mode]
+        return float(entry.get("line_threshold", entry["threshold"]) if line else entry["threshold"])
+
+    def _margin(self, mode: str, score: float, line: bool = False) -> float:
+        """Score above threshold in units of the mode's spread, comparable across modes."""
+        entry = self.thresholds[mode]
+        scale = float(entry.get("scale") or (abs(entry["threshold"]) + 1.0))
+        return (score - self._threshold(mode, line)) / scale
+
+    def _scores(self, media: ClipMedia, modes: set[str]) -> dict[str, ModeScore]:
+        return measure_all(media, modes & self.measured)
+
+    def _present(self, mode: str, ms: ModeScore, slot: dict[str, Any]) -> tuple[bool | None, float | None]:
+        if "line" in slot:
+            s = ms.line_score(int(slot["line"]))
+            return (None, None) if s is None else (s > self._threshold(mode, True), s)
+        if ms.score is None:
+            return None, None
+        return ms.score > self._threshold(mode), ms.score
+
+    # per format -----------------------------------------------------------------------------
+
+    def _clip_answer(self, media: ClipMedia, item: QAItem) -> tuple[Answer | None, dict[str, Any]]:
+        fmt = item.format
+        if fmt is Format.yes_no:
+            mode = item.modes[0]
+            if mode not in self.measured:
+                return None, {"reason": f"no probe measures {mode}"}
+            ms = self._scores(media, {mode})[mode]
+            present, score = self._present(mode, ms, item.slot)
+            if present is None:
+                return None, {"reason": "nothing to measure on this clip", **ms.detail}
+            return (Answer.yes() if present else Answer.no()), {"score": score, "threshold": self._threshold(mode, "line" in item.slot), "windows": ms.windows[:8]}
+        if fmt is Format.temporal:
+            mode = item.modes[0]
+            if mode not in self.measured:
+                return None, {"reason": f"no probe measures {mode}"}
+            option_modes = {o.mode for o in item.options if o.mode}
+            scores = self._scores(media, (option_modes | {mode}) & self.measured)
+            ms = scores[mode]
+            if ms.score is None:
+                return None, {"reason": "nothing to measure on this clip"}
+            bins = self._bins(mode, ms, item, offset=0.0)
+            return Answer(bins=bins, label=self._primary(scores, item)), {"score": ms.score, "windows": ms.windows[:8]}
+        if fmt in (Format.mcq_multi, Format.mcq_single):
+            option_modes = [o.mode for o in item.options if o.mode]
+            covered = [m for m in option_modes if m in self.measured]
+            scores = self._scores(media, set(covered))
+            flagged = [m for m in covered if scores[m].score is not None and scores[m].score > self._threshold(m)]
+            unmeasured = [m for m in option_modes if m not in self.measured or scores.get(m, ModeScore(m, None)).score is None]
+            if fmt is Format.mcq_single:
+                if unmeasured:
+                    return None, {"reason": "single choice needs every option measured", "unmeasured": unmeasured}
+                return Answer(choices=(self._primary(scores, item),)), {"flagged": flagged}
+            if flagged:
+                return Answer(choices=tuple(self._option_id(item, m) for m in flagged)), {"flagged": flagged, "unmeasured": unmeasured}
+            if unmeasured:
+                return None, {"reason": "no measured option is present; unmeasured options may be", "unmeasured": unmeasured}
+            return Answer(choices=(NONE_OPTION,)), {"flagged": []}
+        return None, {"reason": f"{fmt.value} items need a MediaPair"}
+
+    @staticmethod
+    def _option_id(item: QAItem, mode: str) -> str:
+        for o in item.options:
+            if o.mode == mode:
+                return o.id
+        return mode
+
+    def _primary(self, scores: dict[str, ModeScore], item: QAItem) -> str:
+        best, best_margin = NONE_OPTION, 0.0
+        for o in item.options:
+            ms = scores.get(o.mode or "")
+            if ms is None or ms.score is None:
+                continue
+            margin = self._margin(o.mode, ms.score)
+            if margin > best_margin:
+                best, best_margin = o.id, margin
+        return best
+
+    def _bins(self, mode: str, ms: ModeScore, item: QAItem, offset: float) -> tuple[int, ...]:
+        n = item.bins or 1
+        thr = self._threshold(mode)
+        out: set[int] = set()
+        for start, end, score in ms.windows:
+            if score is None or score <= thr:
+                continue
+            a = int(max(0.0, start + offset) // item.bin_s)
+            b = int(max(0.0, end + offset - 1e-6) // item.bin_s)
+            out.update(min(k, n - 1) for k in range(a, b + 1))  # gold clamps late times to the last bin too
+        return tuple(sorted(out))
+
+    def _pair_answer(self, pair: MediaPair, item: QAItem) -> tuple[Answer | None, dict[str, Any]]:
+        mode = item.modes[0]
+        if mode not in self.measured:
+            return None, {"reason": f"no probe measures {mode}"}
+        sa = self._scores(pair.a, {mode})[mode].score
+        sb = self._scores(pair.b, {mode})[mode].score
+        if sa is None or sb is None:
+            return None, {"reason": "nothing to measure on one of the clips"}
+        ma, mb = self._margin(mode, sa), self._margin(mode, sb)
+        if abs(ma - mb) < self.config.tie_margin:
+            return None, {"reason": "the clips score alike", "A": sa, "B": sb}
+        return Answer(choices=("A" if ma > mb else "B",)), {"A": sa, "B": sb}
+
+    def _chain_answer(self, chain: MediaChain, item: QAItem) -> tuple[Answer | None, dict[str, Any]]:
+        """Drama items: a mode is present in the chain when a clip (or the clip after a boundary) shows it."""
+        mode = item.modes[0] if item.format in (Format.yes_no, Format.temporal) else None
+        clips = list(chain.scenes)
+        if "boundary" in item.slot:
+            k = int(item.slot["boundary"])
+            clips = clips[k + 1: k + 2]
+        if item.format is Format.yes_no:
+            if mode not in self.measured:
+                return None, {"reason": f"no probe measures {mode}"}
+            results = [self._present(mode, self._scores(c, {mode})[mode], {}) for c in clips]
+            known = [r for r in results if r[0] is not None]
+            if not known:
+                return None, {"reason": "nothing to measure in these clips"}
+            return (Answer.yes() if any(r[0] for r in known) else Answer.no()), {"scores": [r[1] for r in results]}
+        if item.format is Format.temporal:
+            if mode not in self.measured:
+                return None, {"reason": f"no probe measures {mode}"}
+            scene_bins = item.slot.get("scene_bins") or []
+            bins: set[int] = set()
+            best, best_margin = NONE_OPTION, 0.0
+            start_bin = 0
+            for k, clip in enumerate(chain.scenes):
+                ms = self._scores(clip, {mode})[mode]
+                if ms.score is not None:
+                    local = self._bins(mode, ms, item.model_copy(update={"bins": scene_bins[k] if k < len(scene_bins) else item.bins}), 0.0)
+                    bins.update(start_bin + b for b in local)
+                    scores = self._scores(clip, {o.mode for o in item.options if o.mode} & self.measured)
+                    label = self._primary(scores, item)
+                    if label != NONE_OPTION:
+                        opt = next(o for o in item.options if o.id == label)
+                        margin = self._margin(opt.mode, scores[opt.mode].score)
+                        if margin > best_margin:
+                            best, best_margin = label, margin
+                start_bin += scene_bins[k] if k < len(scene_bins) else 0
+            return Answer(bins=tuple(sorted(b for b in bins if b < (item.bins or 0))), label=best), {}
+        if item.format in (Format.mcq_multi, Format.mcq_single):
+            answers = [self._clip_answer(c, item) for c in clips]
+            if any(a is None for a, _ in answers):
+                return None, {"reason": "some clip could not be answered", "details": [e for _, e in answers]}
+            if item.format is Format.mcq_multi:
+                chosen = sorted({c for a, _ in answers for c in a.choices if c != NONE_OPTION})
+                return Answer(choices=tuple(chosen) or (NONE_OPTION,)), {}
+            picks = [a.choices[0] for a, _ in answers if a.choices[0] != NONE_OPTION]
+            return Answer(choices=(picks[0] if picks else NONE_OPTION,)), {}
+        return None, {"reason": f"drama {item.format.value} items are not measured by probes"}
+
+    # protocol -------------------------------------------------------------------------------
+
+    def answer(self, media: Any, items: Sequence[QAItem]) -> list[Verdict]:
+        out = []
+        for item in items:
+            started = time.perf_counter()
+            try:
+                if isinstance(media, MediaPair):
+                    if item.format is not Format.pairwise:
+                        answer, evidence = None, {"reason": "only pairwise items are asked of a pair"}
+                    else:
+                        answer, evidence = self._pair_answer(media, item)
+                elif isinstance(media, MediaChain):
+                    answer, evidence = self._chain_answer(media, item)
+                else:
+                    answer, evidence = self._clip_answer(media, item)
+                status = VerdictStatus.answered if answer is not None else VerdictStatus.abstained
+                verdict = Verdict(item_id=item.id, judge=self.spec.label, judge_version=self.version, status=status,
+                                  answer=answer, evidence=_jsonable(evidence), elapsed_s=time.perf_counter() - started)
+            except Exception as exc:  # a probe crash on one clip is an error verdict, retried next run
+                verdict = Verdict(item_id=item.id, judge=self.spec.label, judge_version=self.version,
+                                  status=VerdictStatus.error, error=f"{type(exc).__name__}: {exc}",
+                                  elapsed_s=time.perf_counter() - started)
+            out.append(verdict)
+        return out
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, float):
+        return float(f"{obj:.6g}")  # significant digits: some scores (spectral flatness) are tiny
+    return obj
+
+
+@registry.register("probes", ProbeConfig, presets={"default": {}, "fast": {"fps": 6.25}}, summary="signal probes over picture and sound")
+def build_probes(config: ProbeConfig, spec: ComponentSpec | None = None, **_: Any) -> ProbeJudge:
+    return ProbeJudge(config, spec)

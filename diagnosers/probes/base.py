@@ -1,0 +1,64 @@
+"""What a probe returns: per failure mode, a score (higher = more evidence the mode is present).
+
+A probe measures one family of signals (speech timing, voice identity, picture statistics...) and
+reports a `ModeScore` per mode it covers: a clip-level score, per-line scores for line-scoped modes,
+and scored time windows for temporal items. Thresholds live apart from the probes
+(`diagnosers/probes/thresholds.json`, fitted from labelled clips) so that refitting needs no code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from diagnosers.media import ClipMedia
+
+
+@dataclass
+class ModeScore:
+    mode: str
+    score: float | None  # None: the clip gives nothing to measure this mode on (e.g. no speech)
+    lines: dict[int, float] = field(default_factory=dict)
+    windows: list[tuple[float, float, float]] = field(default_factory=list)  # (start, end, score)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def line_score(self, index: int) -> float | None:
+        return self.lines.get(index)
+
+
+class Probe(Protocol):
+    name: str
+    modes: tuple[str, ...]
+
+    def measure(self, media: ClipMedia) -> list[ModeScore]: ...
+
+
+@dataclass(frozen=True)
+class FunctionProbe:
+    """A probe made from a function `media -> list[ModeScore]`; its docstring says what it measures."""
+
+    name: str
+    modes: tuple[str, ...]
+    fn: Callable[[ClipMedia], list[ModeScore]]
+
+    def measure(self, media: ClipMedia) -> list[ModeScore]:
+        return media.feature(f"probe:{self.name}", self.fn)
+
+    @property
+    def doc(self) -> str:
+        return (self.fn.__doc__ or "").strip()
+
+
+PROBES: list[FunctionProbe] = []
+
+
+def probe(name: str, modes: tuple[str, ...]) -> Callable[[Callable[[ClipMedia], list[ModeScore]]], FunctionProbe]:
+    """Register a probe function covering `modes`."""
+
+    def deco(fn: Callable[[ClipMedia], list[ModeScore]]) -> FunctionProbe:
+        p = FunctionProbe(name, modes, fn)
+        PROBES.append(p)
+        return p
+
+    return deco

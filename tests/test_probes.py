@@ -1,0 +1,125 @@
+"""The probe judge on real rendered clips: clean vs injected faults, every format, pairs and chains.
+
+Three short clips of the bundled `mini` suite are rendered once per session (procedural
+renderer, espeak-ng voices); the judge sees only the MP4 and the scene script.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from diagnosers import build_judge
+from diagnosers.base import VerdictStatus
+from diagnosers.media import ClipMedia, MediaChain, MediaPair
+from diagnosers.probes import measure_all
+from scenes import load_suite
+from taxonomy.items import Format
+from taxonomy.qa import drama_items, scene_items
+
+SCENE = "kitchen-quarrel"
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory) -> dict[str, tuple[Path, object]]:
+    from generators import build_generator
+
+    scene = load_suite("mini").scene(SCENE)
+    out = {}
+    for name, spec in {
+        "clean": "procedural:clean",
+        "frozen": "procedural?faults=frozen_picture",
+        "lipsync": "procedural?faults=lip_sync_offset",
+    }.items():
+        work = tmp_path_factory.mktemp(name)
+        r = build_generator(spec).render(scene, 3, work)
+        out[name] = (r.video_path, r.manifest)
+    return out
+
+
+@pytest.fixture(scope="session")
+def judge():
+    return build_judge("probes")
+
+
+def _media(judge, path) -> ClipMedia:
+    return ClipMedia.open(path, load_suite("mini").scene(SCENE), **judge.media_options)
+
+
+def _by_mode(items, verdicts, fmt=Format.yes_no):
+    return {i.modes[0]: v for i, v in zip(items, verdicts) if i.format is fmt and not i.slot}
+
+
+def test_every_format_gets_an_answer_or_an_abstention(rendered, judge):
+    scene = load_suite("mini").scene(SCENE)
+    items = [i for i in scene_items(scene) if i.format is not Format.pairwise]
+    verdicts = judge.answer(_media(judge, rendered["clean"][0]), items)
+    assert [v.item_id for v in verdicts] == [i.id for i in items]
+    assert {v.status for v in verdicts} <= {VerdictStatus.answered, VerdictStatus.abstained}
+    answered_formats = {i.format for i, v in zip(items, verdicts) if v.status is VerdictStatus.answered}
+    assert {Format.yes_no, Format.temporal, Format.mcq_multi} <= answered_formats
+    for i, v in zip(items, verdicts):
+        if i.format is Format.mcq_single:  # answered only where every option is a measured mode (e.g. SD)
+            all_measured = all(o.mode in judge.measured for o in i.options if o.mode)
+            assert (v.status is VerdictStatus.answered) == all_measured, i.sub_dimension
+        if v.status is VerdictStatus.answered and i.format is Format.temporal:
+            assert all(0 <= b < i.bins for b in v.answer.bins)
+        if v.status is VerdictStatus.abstained:
+            assert v.answer is None and v.evidence.get("reason")
+
+
+def test_frozen_picture_is_measured_and_localised(rendered, judge):
+    clean = measure_all(_media(judge, rendered["clean"][0]), {"sf.frozen_video"})["sf.frozen_video"]
+    frozen = measure_all(_media(judge, rendered["frozen"][0]), {"sf.frozen_video"})["sf.frozen_video"]
+    (fault,) = [f for f in rendered["frozen"][1].faults if f.fault == "frozen_picture"]
+    assert frozen.score >= clean.score + 0.5, (frozen.score, clean.score)
+    start, end, _ = frozen.windows[0]
+    assert start < fault.end and end > fault.start  # the longest still run lies in the injected span
+    # the yes/no answer follows the fitted threshold: whatever it is, both clips are judged consistently
+    scene = load_suite("mini").scene(SCENE)
+    (item,) = [i for i in scene_items(scene) if i.modes == ("sf.frozen_video",) and i.format is Format.yes_no]
+    threshold = judge.thresholds["sf.frozen_video"]["threshold"]
+    (verdict,) = judge.answer(_media(judge, rendered["frozen"][0]), [item])
+    assert verdict.answer.is_yes == (frozen.score > threshold)
+
+
+def test_lip_sync_is_not_measured_without_speech(judge):
+    import numpy as np
+
+    scene = load_suite("mini").scene(SCENE)
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (40, 90, 160, 3), dtype=np.uint8)
+    media = ClipMedia.from_arrays(frames, np.zeros(16000 * 4, np.float32), scene, fps=10.0)
+    assert measure_all(media, {"sf.lip_sync_offset"})["sf.lip_sync_offset"].score is None
+    (item,) = [i for i in scene_items(scene) if i.modes == ("sf.lip_sync_offset",) and i.format is Format.yes_no]
+    (verdict,) = judge.answer(media, [item])
+    assert verdict.status is VerdictStatus.abstained
+
+
+def test_pairwise_compares_the_two_clips(rendered, judge):
+    scene = load_suite("mini").scene(SCENE)
+    (item,) = [i for i in scene_items(scene) if i.format is Format.pairwise and i.modes == ("sf.frozen_video",)]
+    a, b = _media(judge, rendered["clean"][0]), _media(judge, rendered["frozen"][0])
+    assert judge.answer(MediaPair(a, b), [item])[0].answer.choices == ("B",)  # B is the frozen one
+    assert judge.answer(MediaPair(b, a), [item])[0].answer.choices == ("A",)
+
+
+def test_drama_items_through_a_chain(rendered, judge, tmp_path):
+    from generators import build_generator
+
+    suite = load_suite("mini")
+    drama = suite.dramas[0]
+    scenes = [suite.scene(s) for s in drama.scenes]
+    clips = []
+    for scene in scenes:
+        if scene.id == SCENE:
+            clips.append(ClipMedia.open(rendered["clean"][0], scene, **judge.media_options))
+        else:
+            r = build_generator("procedural:clean").render(scene, 3, tmp_path / scene.id)
+            clips.append(ClipMedia.open(r.video_path, scene, **judge.media_options))
+    items = drama_items(drama, scenes)
+    verdicts = judge.answer(MediaChain(scenes=clips), items)
+    assert len(verdicts) == len(items)
+    assert {v.status for v in verdicts} <= {VerdictStatus.answered, VerdictStatus.abstained}
+    assert any(v.status is VerdictStatus.answered for v in verdicts)
