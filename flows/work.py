@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,44 @@ def suite_for(ref: str) -> Suite:
 
 
 @lru_cache(maxsize=16)
-def generator_for(spec: str) -> Generator:
-    return build_generator(spec)
+def generator_for(spec: str, store_url: str | None = None) -> Generator:
+    """The generator of a spec; API generators keep their request journal in the run's store."""
+    return build_generator(spec, **({"store": store_for(store_url)} if store_url else {}))
 
 
 @lru_cache(maxsize=16)
-def judge_for(spec: str) -> Judge:
-    return build_judge(spec)
+def judge_for(spec: str, store_url: str | None = None) -> Judge:
+    """The judge of a spec, wired to the run's store, its Prefect Secret key and global concurrency limit."""
+    from diagnosers.base import registry as judges
+
+    config = judges.config_for(spec)
+    context: dict[str, Any] = {"store": store_for(store_url)} if store_url else {}
+    secret = getattr(config, "api_key_secret", None)
+    if secret:
+        context["api_key"] = _secret_value(secret)
+    judge = build_judge(spec, **context)
+    limit = getattr(config, "global_limit", None)
+    if limit and hasattr(judge, "slot"):
+        judge.slot = _global_slot(limit)
+    return judge
+
+
+def _secret_value(block_name: str) -> str:
+    """Read an API key from a Prefect Secret block (never logged, never a parameter)."""
+    from prefect.blocks.system import Secret
+
+    try:
+        return Secret.load(block_name).get()
+    except ValueError as exc:
+        raise ValueError(f"no Prefect Secret block named {block_name!r}: create it with "
+                         f"`prefect block create secret` or set the key's environment variable") from exc
+
+
+def _global_slot(limit_name: str):
+    """A slot factory: each API call occupies one slot of a Prefect global concurrency limit."""
+    from prefect.concurrency.sync import concurrency
+
+    return lambda: concurrency(limit_name, occupy=1, strict=False)
 
 
 @lru_cache(maxsize=4)
@@ -138,7 +170,7 @@ def render_clip(generator_spec: str, suite_ref: str, scene_id: str, seed: int, s
     """
     started = time.perf_counter()
     store = store_for(store_url)
-    generator = generator_for(generator_spec)
+    generator = generator_for(generator_spec, store_url)
     scene = suite_for(suite_ref).scene(scene_id)
     key, prefix = clip_ref_for(generator, scene, seed)
     if not force and store.exists(f"{prefix}/{MANIFEST}"):
@@ -195,6 +227,8 @@ def _open(store: Store, ref: ClipRef, scene: Scene, judge: Judge, keep: list[Any
 
 def _diagnosis(judge_spec: str, judge: Judge, unit: str, media: Any, items: list[QAItem], store: Store, force: bool) -> DiagnosisRef:
     result = run_clip(judge, media, items, store, force=force)
+    if getattr(judge, "exhausted", None):  # quota gone: say so once, loudly; its verdicts are `error`, retried next run
+        logging.getLogger("mtavg").error("judge %s stopped calling its API: %s", judge_spec, judge.exhausted)
     sha = media.sha256
     return DiagnosisRef(
         judge=judge_spec, judge_identity=judge_identity(judge), unit=unit, media_sha256=sha,
@@ -205,7 +239,7 @@ def _diagnosis(judge_spec: str, judge: Judge, unit: str, media: Any, items: list
 
 def diagnose_clip_ref(judge_spec: str, suite_ref: str, clip: ClipRef, store_url: str, force: bool = False) -> DiagnosisRef:
     """Answer every single-clip item of the clip's scene through the verdict cache; decode once."""
-    store, judge = store_for(store_url), judge_for(judge_spec)
+    store, judge = store_for(store_url), judge_for(judge_spec, store_url)
     scene = suite_for(suite_ref).scene(clip.scene)
     items = single_clip_items(scene_items_for(suite_ref, clip.scene))
     keep: list[Any] = []
@@ -222,7 +256,7 @@ def diagnose_pair_ref(judge_spec: str, suite_ref: str, a: ClipRef, b: ClipRef, s
 
     if a.scene != b.scene:
         raise ValueError(f"a pair must show one scene, got {a.scene!r} and {b.scene!r}")
-    store, judge = store_for(store_url), judge_for(judge_spec)
+    store, judge = store_for(store_url), judge_for(judge_spec, store_url)
     scene = suite_for(suite_ref).scene(a.scene)
     items = pairwise_items(scene_items_for(suite_ref, a.scene))
     keep: list[Any] = []
@@ -234,7 +268,7 @@ def diagnose_chain_ref(judge_spec: str, suite_ref: str, drama_id: str, clips: li
     """Answer a drama's single-chain items over its clips in story order."""
     from diagnosers.media import MediaChain
 
-    store, judge = store_for(store_url), judge_for(judge_spec)
+    store, judge = store_for(store_url), judge_for(judge_spec, store_url)
     suite = suite_for(suite_ref)
     drama: Drama = suite.drama(drama_id)
     by_scene = {c.scene: c for c in clips}

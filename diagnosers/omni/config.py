@@ -47,6 +47,10 @@ class OmniConfig(BaseModel):
     api_key_secret: str | None = Field(
         None, exclude=True, description="name of a Prefect Secret block with the key (resolved by flows/, passed as api_key)"
     )
+    global_limit: str | None = Field(
+        None, exclude=True,
+        description="name of a Prefect global concurrency limit every call occupies (shared by all processes using one key)",
+    )
     reply_retries: int = Field(
         1, ge=0, le=5, exclude=True, description="re-asks after a reply that cannot be read (garbage, truncated, refused)"
     )
