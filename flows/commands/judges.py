@@ -26,6 +26,7 @@ def _plan(suite_ref: str, clips: int, seed_start: int) -> list[tuple[str, int]]:
 def evaluate_one(judge_spec: str, generator_spec: str, suite_ref: str, scene_id: str, seed: int, store_url: str) -> dict[str, Any]:
     """Render (or reuse) one labelled clip, answer its gold items, return JSON-able records."""
     from diagnosers.media import ClipMedia
+    from diagnosers.runner import diagnose_clip
     from flows.work import judge_for, render_clip, store_for, suite_for
     from generators.base import Clip
     from taxonomy.items import Format
@@ -45,11 +46,12 @@ def evaluate_one(judge_spec: str, generator_spec: str, suite_ref: str, scene_id:
         gold = gold_for(item, truth)
         if gold is not None:
             items.append(item.with_gold(gold))
-    judge = judge_for(judge_spec)
+    judge = judge_for(judge_spec, store_url)
     options = dict(getattr(judge, "media_options", None) or {})
     media = ClipMedia(store.local_path(ref.video_key), scene, sha256=ref.sha256, **options)
     started = time.perf_counter()
-    verdicts = judge.answer(media, items)
+    # through the verdict cache: re-evaluating a paid judge never asks an answered item again
+    verdicts = diagnose_clip(judge, media, items, store)
     return {
         "scene": scene_id, "seed": seed, "clip": ref.prefix, "elapsed_s": time.perf_counter() - started,
         "truth": truth.model_dump(mode="json"),
@@ -133,6 +135,9 @@ def evaluate(
     store_url: str = typer.Option(None, "--store", help="store URL (default $MTAVG_STORE or ./.mtavg/store)"),
     workers: int = typer.Option(2, "--workers", min=1),
     save: bool = typer.Option(True, "--save/--no-save", help="store the calibration for the ensemble and profiles"),
+    modalities: str = typer.Option(
+        None, "--modalities", help="modality ablation: e.g. full,no_audio,no_video,text_only (the paper's Table 6)"
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Evaluate a judge on labelled clips: per-mode balanced accuracy, sensitivity, specificity, coverage."""
@@ -145,6 +150,9 @@ def evaluate(
         j = judge_for(judge)
     except SpecError as exc:
         fail(str(exc))
+    if modalities:
+        _ablation(judge, modalities, generator, suite, clips, seed_start, store_url, workers, as_json)
+        return
     table_path = _fit_baseline(judge, generator, suite, clips, seed_start, store_url)
     if table_path:
         judge = f"{judge}{'&' if '?' in judge else '?'}table={table_path}"
@@ -160,6 +168,27 @@ def evaluate(
         print_json(out)
         return
     _print_report(out)
+
+
+def _ablation(judge: str, modalities: str, generator: str, suite: str, clips: int, seed_start: int, store_url: str,
+              workers: int, as_json: bool) -> None:
+    """Evaluate the judge once per modality on the same labelled clips and print the rows side by side."""
+    from diagnosers.omni.ablation import parse_modalities, run_ablation
+    from storage import SpecError
+
+    try:
+        chosen = parse_modalities(modalities)
+        table = run_ablation(
+            judge,
+            lambda spec: build_report(str(spec), run_evaluation(str(spec), generator, suite, clips, seed_start, store_url, workers)),
+            chosen,
+        )
+    except SpecError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({**table.as_json(), "suite": suite, "generator": generator, "clips": clips})
+    else:
+        console.print(table.markdown(), highlight=False)
 
 
 def _print_report(out: dict[str, Any]) -> None:
