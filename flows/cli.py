@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from pathlib import Path
 
 import typer
 
@@ -33,6 +34,8 @@ def configure_environment() -> None:
     """Local state lives under $MTAVG_HOME (default ./.mtavg): the store and, unless set, PREFECT_HOME."""
     home = mtavg_home()
     os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+    # Prefect's SQLite database cannot be opened in a folder that does not exist yet (fresh checkout)
+    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -40,6 +43,7 @@ def configure_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
+configure_environment()  # before any command module can import prefect and read its settings
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
