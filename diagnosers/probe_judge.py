@@ -43,6 +43,8 @@ class ProbeJudge:
     """Signal-probe judge over `ClipMedia`, `MediaPair` (pairwise) and `MediaChain` (drama items)."""
 
     name = "probes"
+    # answers are a function of the judge's version, config and the media: a stored abstention is settled
+    deterministic = True
 
     def __init__(self, config: ProbeConfig, spec: ComponentSpec | None = None):
         self.config = config
@@ -52,6 +54,15 @@ class ProbeJudge:
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:8]
         self.version = f"{VERSION}+t{digest}"  # refitted thresholds give new verdict keys
         self.measured = set(measured_modes()) & set(self.thresholds)
+
+    def covers(self, item: QAItem) -> bool:
+        """Whether a probe measures what the item asks; uncovered items are abstained without decoding."""
+        option_modes = [o.mode for o in item.options if o.mode]
+        if item.format is Format.mcq_single:
+            return all(m in self.measured for m in option_modes)
+        if item.format is Format.mcq_multi:
+            return any(m in self.measured for m in option_modes)
+        return item.modes[0] in self.measured
 
     @property
     def media_options(self) -> dict[str, Any]:

@@ -31,6 +31,8 @@ def rendered(tmp_path_factory) -> dict[str, tuple[Path, object]]:
         "clean": "procedural:clean",
         "frozen": "procedural?faults=frozen_picture",
         "lipsync": "procedural?faults=lip_sync_offset",
+        "drift": "procedural?faults=mood_drift",
+        "jumpcut": "procedural?faults=jump_cut",
     }.items():
         work = tmp_path_factory.mktemp(name)
         r = build_generator(spec).render(scene, 3, work)
@@ -69,6 +71,18 @@ def test_every_format_gets_an_answer_or_an_abstention(rendered, judge):
             assert v.answer is None and v.evidence.get("reason")
 
 
+def test_covers_predicts_every_abstention_that_does_not_depend_on_the_clip(rendered, judge):
+    """The verdict cache skips uncovered items without decoding; the judge must abstain on exactly those."""
+    scene = load_suite("mini").scene(SCENE)
+    items = [i for i in scene_items(scene) if i.format is not Format.pairwise]
+    verdicts = judge.answer(_media(judge, rendered["clean"][0]), items)
+    assert judge.deterministic is True
+    for i, v in zip(items, verdicts):
+        if not judge.covers(i):
+            assert v.status is VerdictStatus.abstained, (i.format, i.modes)
+    assert any(judge.covers(i) for i in items) and not all(judge.covers(i) for i in items)
+
+
 def test_frozen_picture_is_measured_and_localised(rendered, judge):
     clean = measure_all(_media(judge, rendered["clean"][0]), {"sf.frozen_video"})["sf.frozen_video"]
     frozen = measure_all(_media(judge, rendered["frozen"][0]), {"sf.frozen_video"})["sf.frozen_video"]
@@ -82,6 +96,35 @@ def test_frozen_picture_is_measured_and_localised(rendered, judge):
     threshold = judge.thresholds["sf.frozen_video"]["threshold"]
     (verdict,) = judge.answer(_media(judge, rendered["frozen"][0]), [item])
     assert verdict.answer.is_yes == (frozen.score > threshold)
+
+
+def test_lip_sync_lag_follows_the_injected_offset(rendered, judge):
+    clean = measure_all(_media(judge, rendered["clean"][0]), {"sf.lip_sync_offset"})["sf.lip_sync_offset"]
+    shifted = measure_all(_media(judge, rendered["lipsync"][0]), {"sf.lip_sync_offset"})["sf.lip_sync_offset"]
+    (fault,) = [f for f in rendered["lipsync"][1].faults if f.fault == "lip_sync_offset"]
+    offset = fault.params["offset_s"]
+    assert abs(clean.detail["lag_s"]) < 0.1, clean.detail  # no bias on a clip in sync
+    assert abs(shifted.detail["lag_s"] - offset) < 0.12, (shifted.detail, offset)
+    assert shifted.score > clean.score
+
+
+def test_mood_drift_is_measured_inside_shots_and_spares_the_conflict_modes(rendered, judge):
+    modes = {"mc.visual_mood_drift", "mc.lighting_emotion_conflict", "mc.color_emotion_conflict"}
+    clean = measure_all(_media(judge, rendered["clean"][0]), modes)
+    drift = measure_all(_media(judge, rendered["drift"][0]), modes)
+    assert drift["mc.visual_mood_drift"].score > clean["mc.visual_mood_drift"].score + 2.0
+    # the grade is judged on the opening third, before the drift starts
+    for mode in ("mc.lighting_emotion_conflict", "mc.color_emotion_conflict"):
+        assert abs(drift[mode].score - clean[mode].score) < 0.1, mode
+
+
+def test_jump_cut_is_found_where_it_was_injected(rendered, judge):
+    clean = measure_all(_media(judge, rendered["clean"][0]), {"ig.30_degree_rule_violation"})["ig.30_degree_rule_violation"]
+    jump = measure_all(_media(judge, rendered["jumpcut"][0]), {"ig.30_degree_rule_violation"})["ig.30_degree_rule_violation"]
+    (fault,) = [f for f in rendered["jumpcut"][1].faults if f.fault == "jump_cut"]
+    assert jump.score > clean.score + 0.3, (jump.score, clean.score)
+    start, end, _ = max(jump.windows, key=lambda w: w[2])
+    assert start <= fault.start <= end
 
 
 def test_lip_sync_is_not_measured_without_speech(judge):

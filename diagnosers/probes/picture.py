@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +14,15 @@ from diagnosers.probes.align import align_lines
 from diagnosers.probes.base import ModeScore, probe
 from diagnosers.probes.features import (
     HOP_S,
-    cut_scores,
     cuts,
     frame_diff,
     frames_in,
     gray,
     picture_stats,
-    rms_db,
     shot_spans,
+    speech_mask,
 )
-from scenes.vocabulary import MOOD_AFFECT, Brightness, Delivery, Palette, TimeOfDay
+from scenes.vocabulary import MOOD_AFFECT, Brightness, Palette, TimeOfDay
 
 FROZEN_BLOCK_DIFF = 2.5  # max over 8x8 blocks of mean |Δluma| under which two sampled frames show the same picture
 # (codec refreshes of a held picture reach ~1.9; a moving mouth 5 and more)
@@ -32,9 +32,10 @@ FROZEN_BLOCK_DIFF = 2.5  # max over 8x8 blocks of mean |Δluma| under which two 
 def motion(media: ClipMedia) -> list[ModeScore]:
     """Frame-difference energy over time.
 
-    - frozen video: the longest run (seconds) of sampled frames in which no 8×8 block changes
-      while a character the script puts on screen is speaking (aligned line spans; voice-over and
-      off-screen speakers excluded);
+    - frozen video: over runs of ≥ 0.8 s of sampled frames in which no 8×8 block changes while
+      speech is heard (≥ 30 % of the run), the largest run length × (1 + log(1 + the picture's
+      change when it moves again)): a frozen picture catches up with a jump, a still listener
+      shot does not (decision 056);
     - action missing: for each line with a scripted action, the motion in the line's span relative
       to the median motion of the clip's lines, as -log ratio (a still picture where an arm should
       slam scores high).
@@ -42,17 +43,21 @@ def motion(media: ClipMedia) -> list[ModeScore]:
     diff = frame_diff(media)
     t = media.frame_times
     # frozen: not even one 8x8 block changes (a moving mouth or blink is one or two blocks)
-    still = block_diff(media).reshape(len(t), -1).max(axis=1) < FROZEN_BLOCK_DIFF
+    blocks = block_diff(media).reshape(len(t), -1)
+    still = blocks.max(axis=1) < FROZEN_BLOCK_DIFF
     still[0] = False
-    speech = _visible_speech(media)
-    best, run, best_end = 0, 0, 0
-    for k in range(len(still)):
-        run = run + 1 if (still[k] and speech[k]) else 0
-        if run > best:
-            best, best_end = run, k
-    frozen_s = best / media.fps
-    windows = [(float(t[best_end]) - frozen_s, float(t[best_end]), frozen_s)] if best else []
-    frozen = ModeScore("sf.frozen_video", frozen_s, windows=windows)
+    speech = _heard_speech(media)
+    frozen_score, windows = 0.0, []
+    for a, b in _runs(still):
+        seconds = (b - a) / media.fps
+        if seconds < FROZEN_MIN_S or speech[a:b].mean() < 0.3:
+            continue
+        release = float(blocks[b].mean()) if b < len(t) else 0.0
+        score = seconds * (1.0 + float(np.log1p(release)))
+        windows.append((float(t[a]), float(t[b - 1]) + 1.0 / media.fps, score))
+        frozen_score = max(frozen_score, score)
+    frozen = ModeScore("sf.frozen_video", frozen_score, windows=sorted(windows, key=lambda w: -w[2]),
+                       detail={"still_runs": len(windows)})
     scene = media.scene
     spans = {ls.index: ls.span for ls in align_lines(media) if ls.span is not None}
     cut_frames = {media.frame_index(c) for c in cuts(media)}
@@ -72,23 +77,21 @@ def motion(media: ClipMedia) -> list[ModeScore]:
     return [frozen, action]
 
 
-def _visible_speech(media: ClipMedia) -> np.ndarray:
-    """Per sampled frame: inside the aligned span of a line whose speaker the script puts on screen.
+FROZEN_MIN_S = 0.8  # shorter still runs during speech are pauses between words
 
-    A still picture is normal between lines, during a voice-over and while an off-screen character
-    speaks; a picture that stops while an on-screen character talks is frozen.
-    """
-    scene = media.scene
-    t = media.frame_times
-    mask = np.zeros(len(t), bool)
-    for ls in align_lines(media):
-        line = scene.lines[ls.index]
-        if ls.span is None or line.delivery is Delivery.voice_over:
-            continue
-        if line.speaker not in scene.shots[scene.shot_of_line(ls.index)].subjects:
-            continue
-        mask |= (t >= ls.span.start) & (t < ls.span.end)
-    return mask
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index ranges where `mask` is true."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist(), strict=True))
+
+
+def _heard_speech(media: ClipMedia) -> np.ndarray:
+    """Per sampled frame: share of speech frames (fused detector) within ±40 ms."""
+    mask = speech_mask(media).astype(np.float32)
+    idx = np.minimum((media.frame_times / HOP_S).astype(int), len(mask) - 1)
+    smooth = np.convolve(mask, np.ones(5) / 5, "same")
+    return smooth[idx]
 
 
 TIME_LIGHT = {
@@ -133,13 +136,15 @@ def shot_stats(media: ClipMedia) -> list[dict[str, float]]:
 def grading(media: ClipMedia) -> list[ModeScore]:
     """Picture statistics per detected shot against the scripted lighting and mood.
 
-    - lighting–emotion conflict: |clip luminance − what the script's time of day, brightness and
-      mood predict| in units of the prediction's spread (a ridge model fitted on labelled clips,
+    - lighting–emotion conflict: |luminance of the clip's first third − what the script's time of
+      day, brightness and mood predict| in units of the prediction's spread (a ridge model fitted on labelled clips,
       `grading_model.json`); without the model, per shot |luminance − a rule-of-thumb brightness|;
-    - colour–emotion conflict: the same for warmth (mean R − B) and saturation, whichever is
-      further off; without the model, warmth pointing away from the palette or mood valence;
-    - visual mood drift: the largest change of luminance/warmth/saturation between the first shot
-      and any later shot, in units of the typical change (a grade drifting across shots);
+    - colour–emotion conflict: the same for warmth (mean R − B) and saturation, combined as the
+      length of the two residuals; without the model, warmth pointing away from the palette or mood valence;
+    - visual mood drift: the grade's change inside shots — per detected shot, |last − first|
+      luminance/warmth/saturation (medians of 3 frames), summed over shots, in units of 20/12/20
+      levels, the largest of the three. Framing changes at cuts do not count, and a clean shot
+      keeps its grade while a drifting grade moves steadily (decision 057);
     - scene consistency drift: the largest hue/saturation-histogram distance between the upper
       third (backdrop) of the first shot and of any later shot.
     """
@@ -158,13 +163,7 @@ def grading(media: ClipMedia) -> list[ModeScore]:
             c += max(0.0, (60.0 - s["saturation"]) / 60.0)
         colour.append(float(c))
         wc.append((s["start"], s["end"], colour[-1]))
-    base = shots[0]
-    drift_vals, wd = [], []
-    for s in shots[1:]:
-        d = max(abs(s["luminance"] - base["luminance"]) / 20.0, abs(s["warmth"] - base["warmth"]) / 12.0,
-                abs(s["saturation"] - base["saturation"]) / 20.0)
-        drift_vals.append(d)
-        wd.append((s["start"], s["end"], d))
+    mood_drift, wd = within_shot_drift(media)
     # backdrop: upper third of each shot's middle frame
     import cv2
 
@@ -183,50 +182,40 @@ def grading(media: ClipMedia) -> list[ModeScore]:
     lighting_score, colour_score = max(lighting), max(colour)
     fitted = expected_grade(scene)
     if fitted is not None:  # residuals from what clips of such scripts look like (fitted on labelled clips)
-        g = clip_grade(media)
+        g = opening_grade(media)  # before any drift: a drifting grade is another mode (decision 058)
         z = {k: (g[k] - mu) / sd for k, (mu, sd) in fitted.items()}
         lighting_score = abs(z["luminance"])
-        colour_score = max(abs(z["warmth"]), abs(z["saturation"]))
+        colour_score = float(np.hypot(z["warmth"], z["saturation"]))  # a grade is off in both at once
         wl = [(0.0, media.duration_s, lighting_score)]
         wc = [(0.0, media.duration_s, colour_score)]
     return [
         ModeScore("mc.lighting_emotion_conflict", lighting_score, windows=wl, detail={"expected": light}),
         ModeScore("mc.color_emotion_conflict", colour_score, windows=wc, detail={"expected_warmth": warmth}),
-        ModeScore("mc.visual_mood_drift", max(drift_vals) if drift_vals else 0.0, windows=wd),
+        ModeScore("mc.visual_mood_drift", mood_drift, windows=wd),
         ModeScore("ec.scene_consistency_drift", max(scene_drift) if scene_drift else 0.0, windows=ws),
     ]
 
 
-@probe("cuts", ("ig.30_degree_rule_violation", "ig.shot_progression_issues"))
-def cut_grammar(media: ClipMedia) -> list[ModeScore]:
-    """Cuts found from colour-histogram and pixel-difference spikes.
-
-    - 30-degree rule: for each cut, how alike the pictures on both sides are (1 − histogram
-      distance; a jump cut between near-identical framings is a cut with an almost unchanged picture);
-    - shot progression: |number of detected shots − number of scripted shots|.
-    """
-    scene = media.scene
-    hd = cut_scores(media)
-    jump, windows = [], []
-    for c in cuts(media):
-        i = media.frame_index(c)
-        sim = 1.0 - float(hd[i])
-        jump.append(sim)
-        windows.append((c - 0.5, c + 0.5, sim))
-    progression = abs(len(shot_spans(media)) - len(scene.shots))
-    return [
-        ModeScore("ig.30_degree_rule_violation", max(jump) if jump else 0.0, windows=windows),
-        ModeScore("ig.shot_progression_issues", float(progression), detail={"detected_shots": len(shot_spans(media))}),
-    ]
+DRIFT_UNITS = {"luminance": 20.0, "warmth": 12.0, "saturation": 20.0}  # levels of a clearly visible grade change
 
 
-def _speech_envelope_at_frames(media: ClipMedia) -> np.ndarray:
-    db = rms_db(media)
-    idx = np.minimum((media.frame_times / HOP_S).astype(int), len(db) - 1)
-    win = max(1, int(round(0.5 / media.fps / HOP_S)))
-    lin = 10 ** (db / 20)
-    smooth = np.convolve(lin, np.ones(2 * win + 1) / (2 * win + 1), "same")
-    return smooth[idx]
+def within_shot_drift(media: ClipMedia) -> tuple[float, list[tuple[float, float, float]]]:
+    """Grade change inside detected shots: the largest over statistics of Σ_shots |end − start| / unit."""
+    stats = picture_stats(media)
+    n = len(media.frame_times)
+    edges = [0, *sorted(media.frame_index(c) for c in cuts(media)), n]
+    totals = dict.fromkeys(DRIFT_UNITS, 0.0)
+    windows = []
+    for a, b in pairwise(edges):
+        first, last = a + 1, b - 1  # skip the frames touching a cut
+        if last - first < 6:
+            continue
+        change = {k: abs(float(np.median(stats[k][last - 3: last]) - np.median(stats[k][first: first + 3]))) / unit
+                  for k, unit in DRIFT_UNITS.items()}
+        for k, v in change.items():
+            totals[k] += v
+        windows.append((float(media.frame_times[first]), float(media.frame_times[last - 1]), max(change.values())))
+    return max(totals.values()), windows
 
 
 def block_diff(media: ClipMedia, block: int = 8) -> np.ndarray:
@@ -259,89 +248,6 @@ def block_motion(media: ClipMedia) -> np.ndarray:
         return d
 
     return media.feature("block_motion", compute)
-
-
-@probe("lipsync", ("sf.lip_sync_offset",))
-def lipsync(media: ClipMedia) -> list[ModeScore]:
-    """Mouth motion against speech: the lag at which picture blocks that move with the voice match it best.
-
-    The speech envelope's rate of change is correlated with each block's motion at lags of ±0.6 s;
-    the blocks that correlate best (mouths, found without a face detector) vote with their best
-    lag; the score is |median lag| in seconds (positive lag: the mouth moves after the sound).
-    """
-    env = _speech_envelope_at_frames(media)
-    if len(env) < 10 or env.max() < 1e-3:
-        return [ModeScore("sf.lip_sync_offset", None)]
-    d_env = np.abs(np.diff(env, prepend=env[:1]))
-    motion_blocks = block_motion(media)
-    n = motion_blocks.shape[0]
-    series = motion_blocks.reshape(n, -1)
-    series = series - series.mean(axis=0)
-    e = (d_env - d_env.mean()) / (d_env.std() + 1e-9)
-    max_lag = int(round(0.6 * media.fps))
-    best_corr = np.full(series.shape[1], -np.inf)
-    best_lag = np.zeros(series.shape[1])
-    std = series.std(axis=0) + 1e-9
-    for lag in range(-max_lag, max_lag + 1):
-        if lag >= 0:
-            a, b = e[: n - lag], series[lag:]
-        else:
-            a, b = e[-lag:], series[: n + lag]
-        corr = (a[:, None] * (b - b.mean(axis=0))).mean(axis=0) / std
-        better = corr > best_corr
-        best_corr[better] = corr[better]
-        best_lag[better] = lag
-    top = np.argsort(best_corr)[-12:]
-    weights = np.clip(best_corr[top], 0, None)
-    if weights.sum() <= 0:
-        return [ModeScore("sf.lip_sync_offset", None)]
-    lag_s = float(np.median(best_lag[top])) / media.fps
-    return [ModeScore("sf.lip_sync_offset", abs(lag_s), windows=[(0.0, media.duration_s, abs(lag_s))],
-                      detail={"lag_s": lag_s, "corr": float(np.median(best_corr[top]))})]
-
-
-def _line_frames(media: ClipMedia, span) -> np.ndarray:
-    """Frames of a line's span inside its longest uncut stretch (cuts would light up every block)."""
-    idx = frames_in(media, span)
-    cut_idx = sorted(media.frame_index(c) for c in cuts(media))
-    pieces, current = [], []
-    for k in idx:
-        if any(abs(k - c) <= 1 for c in cut_idx):
-            if current:
-                pieces.append(current)
-            current = []
-            continue
-        current.append(k)
-    if current:
-        pieces.append(current)
-    return np.asarray(max(pieces, key=len)) if pieces else idx
-
-
-@probe("mouths", ("sf.non_speaker_lip_motion",))
-def mouths(media: ClipMedia) -> list[ModeScore]:
-    """Persistent local motion during each line, found without a face detector.
-
-    For each line, the share of its frames in which each 8×8 block moves (global motion removed);
-    the most persistently moving block is the speaker's mouth; the score is the persistence of the
-    strongest block outside its neighbourhood (a second talking mouth) over the first's.
-    """
-    motion_blocks = block_motion(media)
-    spans = {ls.index: ls.span for ls in align_lines(media) if ls.span is not None}
-    scores, windows = {}, []
-    radius = 3
-    for i, span in spans.items():
-        idx = _line_frames(media, span)
-        if len(idx) < 4:
-            continue
-        active = (motion_blocks[idx] > 1.5).mean(axis=0)
-        y, x = np.unravel_index(int(np.argmax(active)), active.shape)
-        first = float(active[y, x])
-        rest = active.copy()
-        rest[max(0, y - radius): y + radius + 1, max(0, x - radius): x + radius + 1] = 0.0
-        second = float(rest.max())
-        scores[i] = second / (first + 0.05)
-        windows.append((span.start, span.end, scores[i]))
-    return [ModeScore("sf.non_speaker_lip_motion", max(scores.values()) if scores else None, scores, windows)]
 
 
 def _half_hists(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -434,6 +340,14 @@ def clip_grade(media: ClipMedia) -> dict[str, float]:
     """Median luminance, warmth (R − B) and saturation over the clip's frames."""
     stats = picture_stats(media)
     return {k: float(np.median(stats[k])) for k in GRADE_TARGETS}
+
+
+def opening_grade(media: ClipMedia, share: float = 1 / 3) -> dict[str, float]:
+    """Median luminance, warmth and saturation over the clip's first third."""
+    stats = picture_stats(media)
+    n = len(stats["luminance"])
+    head = slice(0, max(3, int(n * share)))
+    return {k: float(np.median(stats[k][head])) for k in GRADE_TARGETS}
 
 
 @lru_cache(maxsize=2)
