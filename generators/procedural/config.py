@@ -72,8 +72,10 @@ FLAWED_RATES = {
     "lip_sync_offset": 0.6, "flat_delivery": 0.4, "music_opposite": 0.3, "non_speaker_lip_motion": 0.3,
     "dead_air": 0.3, "overlapping_turns": 0.2, "expression_mismatch": 0.3, "look_change": 0.2,
     "axis_jump": 0.25, "backdrop_drift": 0.2, "frozen_picture": 0.15, "missing_ambience": 0.25,
-    "audio_dropout": 0.15, "action_missing": 0.35, "eyeline_failure": 0.25, "lighting_conflict": 0.15,
-    "wrong_mouth": 0.1, "background_drowning": 0.1, "missing_sound_cue": 0.3, "jump_cut": 0.15,
+    "audio_dropout": 0.15, "action_missing": 0.35, "eyeline_failure": 0.25, "lighting_conflict": 0.3,
+    "wrong_mouth": 0.1, "background_drowning": 0.1, "missing_sound_cue": 0.3, "jump_cut": 0.3,
+    # the older version's grading drifted and fought the mood: the release the clean version fixed
+    "colour_conflict": 0.3, "mood_drift": 0.35,
 }
 PRESETS: dict[str, dict[str, Any]] = {
     "clean": {},
