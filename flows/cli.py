@@ -49,7 +49,6 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    configure_environment()
     try:
         app()
     except KeyboardInterrupt:

@@ -1,7 +1,5 @@
 """Generators: the protocol and registry, adapters, and media muxing. Knows scenes and taxonomy."""
 
-import importlib
-
 from generators.base import (
     Clip,
     ClipStatus,
@@ -17,15 +15,13 @@ from generators.base import (
 )
 
 # name -> module that registers it; imported on first use so heavy deps (torch, diffusers) stay lazy
-_ADAPTERS = {
+registry.lazy_modules({
     "procedural": "generators.procedural",
     "diffusers": "generators.diffusers_gen",
     "veo": "generators.api.veo",
     "sora": "generators.api.sora",
     "folder": "generators.folder",
-}
-for _name, _module in _ADAPTERS.items():
-    registry.lazy(_name, lambda m=_module: importlib.import_module(m))
+})
 
 __all__ = [
     "Clip", "ClipStatus", "Generator", "InjectedFault", "LineTiming", "Rendered", "ShotTiming",

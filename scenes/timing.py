@@ -28,6 +28,10 @@ class Span:
     def duration(self) -> float:
         return self.end - self.start
 
+    @property
+    def mid(self) -> float:
+        return 0.5 * (self.start + self.end)
+
 
 @dataclass(frozen=True)
 class Timeline:

@@ -96,6 +96,13 @@ class Registry(Generic[T]):
         """Register a module that registers `name` when first asked for (keeps heavy imports lazy)."""
         self._loaders[name] = loader
 
+    def lazy_modules(self, modules: dict[str, str]) -> None:
+        """Register each name to the module that registers it, imported on first use."""
+        import importlib
+
+        for name, module in modules.items():
+            self.lazy(name, lambda m=module: importlib.import_module(m))
+
     def entry(self, name: str) -> Entry[T]:
         if name not in self._entries and name in self._loaders:
             self._loaders[name]()

@@ -251,6 +251,13 @@ def _temporal_question(context: str, mode: FailureMode, sub: SubDimension, bins:
             f"Also name the primary {sub.name.lower()} failure, or none.")
 
 
+def _choice_items(make: "_Maker", sub: SubDimension, single_question: str, multi_question: str) -> None:
+    """The sub-dimension's two choice items: the dominant mode (or none), and every mode present."""
+    modes = [m.id for m in sub.modes]
+    make.add(Format.mcq_single, sub.code, sub.code, modes, single_question, mode_options(sub))
+    make.add(Format.mcq_multi, sub.code, sub.code, modes, multi_question, mode_options(sub))
+
+
 def scene_items(scene: Scene, taxonomy: Taxonomy | None = None) -> list[QAItem]:
     """Every item about one clip of a scene: all five formats for each mode that applies."""
     taxonomy = taxonomy or load_taxonomy()
@@ -278,14 +285,10 @@ def scene_items(scene: Scene, taxonomy: Taxonomy | None = None) -> list[QAItem]:
             make.add(Format.temporal, mode.id, sub.code, [mode.id], _temporal_question(context, mode, sub, bins),
                      mode_options(sub), bins=bins)
         if applicable:
-            modes = [m.id for m in sub.modes]
             name = sub.name.lower()
-            make.add(Format.mcq_single, sub.code, sub.code, modes,
-                     f'{context} Which {name} failure is most prominent in this clip? Choose one, or "none".',
-                     mode_options(sub))
-            make.add(Format.mcq_multi, sub.code, sub.code, modes,
-                     f'{context} Which of these {name} failures occur in this clip? Choose all that apply, or "none".',
-                     mode_options(sub))
+            _choice_items(make, sub,
+                          f'{context} Which {name} failure is most prominent in this clip? Choose one, or "none".',
+                          f'{context} Which of these {name} failures occur in this clip? Choose all that apply, or "none".')
     return make.items
 
 
@@ -355,13 +358,9 @@ def drama_items(drama: Drama, scenes: Sequence[Scene], taxonomy: Taxonomy | None
                      mode_options(sub), {"scene_bins": scene_bins}, bins=bins)
         if modes:
             name = sub.name.lower()
-            all_modes = [m.id for m in sub.modes]
-            make.add(Format.mcq_single, sub.code, sub.code, all_modes,
-                     f'{context} Across the scenes, which {name} failure is most prominent? Choose one, or "none".',
-                     mode_options(sub))
-            make.add(Format.mcq_multi, sub.code, sub.code, all_modes,
-                     f'{context} Across the scenes, which of these {name} failures occur? Choose all that apply, or "none".',
-                     mode_options(sub))
+            _choice_items(make, sub,
+                          f'{context} Across the scenes, which {name} failure is most prominent? Choose one, or "none".',
+                          f'{context} Across the scenes, which of these {name} failures occur? Choose all that apply, or "none".')
     return make.items
 
 

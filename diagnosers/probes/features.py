@@ -8,30 +8,16 @@ difference energy per block, cuts (shot boundaries) found from colour-histogram 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from diagnosers.media import SAMPLE_RATE, ClipMedia
+from scenes.timing import Span  # one time-span type for scripts and measurements
 
 HOP = 320  # 20 ms at 16 kHz: the audio frame of every energy/pitch feature
 HOP_S = HOP / SAMPLE_RATE
 _model_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Span:
-    start: float
-    end: float
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
-
-    @property
-    def mid(self) -> float:
-        return 0.5 * (self.start + self.end)
 
 
 # audio ----------------------------------------------------------------------------------------
