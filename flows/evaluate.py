@@ -14,6 +14,7 @@ from prefect.cache_policies import NONE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from diagnosers.evaluation import DEFAULT_LABELLED_CLIPS
 from flows import pool
 from flows.artifacts import artifact_key
 from flows.params import EvaluateParams, Executor
@@ -39,7 +40,7 @@ def evaluate_judges(params: EvaluateParams = EvaluateParams()) -> dict[str, Any]
     from flows.work import judge_for, store_for, suite_for
 
     store_url = params.store or default_store_url()
-    clips = params.clips or 80
+    clips = params.clips or DEFAULT_LABELLED_CLIPS
     plan = _plan(params.suite, clips, 1000 + params.seed)
     suite_for(params.suite)
     out: dict[str, Any] = {"suite": params.suite, "generator": params.generator, "clips": len(plan), "judges": []}

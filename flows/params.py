@@ -99,7 +99,7 @@ class CompareParams(Common):
 
 class EvaluateParams(Common):
     judges: list[str] = Field(default_factory=lambda: list(DEFAULT_JUDGES), min_length=1, max_length=8)
-    generator: str = Field("procedural:random", description="labelled generator: injects faults at random and records them")
+    generator: str = Field("procedural:sparse", description="labelled generator: injects faults at random and records them")
     clips: int | None = Field(None, ge=1, le=5000, description="labelled clips to use; default enough for ≥ 30 with and without each mode")
 
     @field_validator("judges")

@@ -67,6 +67,18 @@ def test_fit_threshold_respects_the_false_positive_cap():
     assert fit_threshold(pos) is None  # no negatives: nothing to fit
 
 
+def test_fit_threshold_maximises_balanced_accuracy_under_the_clean_clip_cap():
+    rng = random.Random(1)
+    pos = [(rng.gauss(2.0, 1.0), True) for _ in range(200)]
+    neg = [(rng.gauss(0.0, 1.0), False) for _ in range(200)]
+    free = fit_threshold(pos + neg, max_fpr=1.0)
+    assert 0.6 < free["threshold"] < 1.4  # unconstrained: near the midpoint of the two classes
+    clean = [rng.gauss(1.5, 0.3) for _ in range(100)]  # clean clips that read high on this score
+    capped = fit_threshold(pos + neg, max_fpr=1.0, clean=clean, max_clean_fpr=0.03)
+    assert sum(c > capped["threshold"] for c in clean) / len(clean) <= 0.03
+    assert capped["threshold"] > free["threshold"] and capped["clean_false_positive_rate"] <= 0.03
+
+
 def test_calibration_round_trip(tmp_path):
     store = Store(str(tmp_path / "store"))
     cal = Calibration(judge="probes", judge_version="1", judge_key="abc", generator="procedural:random", suite="mini",

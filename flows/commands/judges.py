@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from diagnosers.evaluation import DEFAULT_LABELLED_CLIPS
 from flows.commands.common import console, fail, print_json
 
 judges_app = typer.Typer(help="Judges: list them, evaluate them on labelled clips, fit probe thresholds.", no_args_is_help=True)
@@ -129,8 +130,8 @@ def list_judges(as_json: bool = typer.Option(False, "--json")) -> None:
 def evaluate(
     judge: str = typer.Option("probes", "--judge", help="judge spec"),
     suite: str = typer.Option("default", "--suite", help="suite of scenes to render"),
-    generator: str = typer.Option("procedural:random", "--generator", help="a labelling generator, e.g. procedural:random"),
-    clips: int = typer.Option(80, "--clips", min=1, help="labelled clips to render (or reuse)"),
+    generator: str = typer.Option("procedural:sparse", "--generator", help="a labelling generator, e.g. procedural:sparse"),
+    clips: int = typer.Option(DEFAULT_LABELLED_CLIPS, "--clips", min=1, help="labelled clips to render (or reuse)"),
     seed_start: int = typer.Option(1000, "--seed-start", help="first seed (keep fitting and evaluation ranges apart)"),
     store_url: str = typer.Option(None, "--store", help="store URL (default $MTAVG_STORE or ./.mtavg/store)"),
     workers: int = typer.Option(2, "--workers", min=1),
@@ -235,17 +236,23 @@ def _fit_models(generator: str, suite_ref: str, clips: int, seed_start: int, sto
 @judges_app.command("fit-probes")
 def fit_probes(
     suite: str = typer.Option("default", "--suite"),
-    generator: str = typer.Option("procedural:random", "--generator"),
-    clips: int = typer.Option(80, "--clips", min=1),
+    generator: str = typer.Option("procedural:sparse", "--generator"),
+    clips: int = typer.Option(DEFAULT_LABELLED_CLIPS, "--clips", min=1),
     seed_start: int = typer.Option(0, "--seed-start", help="fitting seeds (evaluate on another range)"),
     out: Path = typer.Option(None, "--out", help="thresholds JSON to write (default: the bundled file)"),
-    max_fpr: float = typer.Option(0.05, "--max-fpr", min=0.0, max=1.0),
+    max_fpr: float = typer.Option(0.10, "--max-fpr", min=0.0, max=1.0, help="false-positive cap on the labelled clips' negatives"),
+    clean_clips: int = typer.Option(88, "--clean-clips", min=0, help="clean fitting clips (procedural:clean); 0: none"),
+    clean_seed_start: int = typer.Option(3000, "--clean-seed-start", help="their seeds (keep apart from clean test seeds)"),
+    max_clean_fpr: float = typer.Option(0.03, "--max-clean-fpr", min=0.0, max=1.0, help="false-positive cap on the clean clips"),
+    min_balanced_accuracy: float = typer.Option(
+        0.6, "--min-balanced-accuracy", min=0.0, max=1.0,
+        help="a mode whose best cut does no better than this on the fitting clips is left unmeasured (abstained)"),
     store_url: str = typer.Option(None, "--store"),
     workers: int = typer.Option(2, "--workers", min=1),
     fit_models: bool = typer.Option(True, "--models/--no-models", help="refit the speech and grading models first"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Fit the probe judge's thresholds on labelled clips (max balanced accuracy at <= max-fpr false positives)."""
+    """Fit the probe judge's thresholds: max balanced accuracy on labelled clips, false positives capped there and on clean clips."""
     from diagnosers.evaluation import fit_threshold
     from diagnosers.probes import THRESHOLDS
     from storage import default_store_url
@@ -253,25 +260,22 @@ def fit_probes(
     store_url = store_url or default_store_url()
     if fit_models:
         console.print(f"models: {_fit_models(generator, suite, clips, seed_start, store_url, workers)}")
-    results = run_evaluation("probes", generator, suite, clips, seed_start, store_url, workers)
-    scores: dict[tuple[str, bool], list[tuple[float, bool]]] = {}
-    for res in results:
-        for r in res["records"]:
-            item, verdict = r["item"], r["verdict"]
-            if item["format"] != "yes_no" or item.get("gold") is None:
-                continue
-            score = (verdict.get("evidence") or {}).get("score")
-            if score is None:
-                continue
-            key = (item["modes"][0], "line" in (item.get("slot") or {}))
-            scores.setdefault(key, []).append((float(score), item["gold"]["choices"] == ["yes"]))
-    target = out or THRESHOLDS
     current = json.loads(Path(THRESHOLDS).read_text(encoding="utf-8"))
+    spec = _scoring_spec(current)
+    results = run_evaluation(spec, generator, suite, clips, seed_start, store_url, workers)
+    scores = _yes_no_scores(results)
+    clean = _yes_no_scores(run_evaluation(spec, "procedural:clean", suite, clean_clips, clean_seed_start, store_url, workers)) if clean_clips else {}
+    target = out or THRESHOLDS
     modes = dict(current["modes"])
     fitted: dict[str, Any] = {}
+    dropped: list[str] = []
     for (mode, is_line), pairs in sorted(scores.items()):
-        fit = fit_threshold(pairs, max_fpr=max_fpr)
-        if fit is None:
+        clean_scores = [s for s, y in clean.get((mode, is_line), []) if not y] if clean_clips else None
+        fit = fit_threshold(pairs, max_fpr=max_fpr, clean=clean_scores, max_clean_fpr=max_clean_fpr)
+        if fit is None or fit["train_balanced_accuracy"] < min_balanced_accuracy:
+            # no better than chance on the fitting clips: the judge abstains rather than guesses
+            dropped.append(f"{mode}{' (line)' if is_line else ''}")
+            modes.pop(mode, None)
             continue
         entry = dict(modes.get(mode, {}))
         if is_line:
@@ -287,16 +291,56 @@ def fit_probes(
         fitted[f"{mode}{' (line)' if is_line else ''}"] = fit
     data = {"version": str(int(current.get("version", "0")) + 1),
             "source": f"fitted by `mtavg judges fit-probes` on {len(results)} clips of {suite} by {generator}, "
-                      f"seeds from {seed_start}, max false-positive rate {max_fpr}",
+                      f"seeds from {seed_start}, max false-positive rate {max_fpr}"
+                      + (f", and {clean_clips} procedural:clean clips from seed {clean_seed_start}, max false-positive rate "
+                         f"{max_clean_fpr} there" if clean_clips else ""),
             "modes": modes}
     Path(target).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     if as_json:
-        print_json({"out": str(target), "fitted": fitted})
+        print_json({"out": str(target), "fitted": fitted, "unmeasured": dropped})
     else:
         for k, v in fitted.items():
             console.print(f"{k}: threshold {v['threshold']} (train balanced accuracy {v['train_balanced_accuracy']}, "
                           f"{v['positives']} pos / {v['negatives']} neg)")
+        if dropped:
+            console.print(f"left unmeasured (best cut no better than {min_balanced_accuracy}): {', '.join(dropped)}")
         console.print(f"wrote {target}")
+
+
+def _yes_no_scores(results: list[dict[str, Any]]) -> dict[tuple[str, bool], list[tuple[float, bool]]]:
+    """(mode, is line item) -> [(probe score, gold is yes)] over the yes/no items of evaluated clips."""
+    scores: dict[tuple[str, bool], list[tuple[float, bool]]] = {}
+    for res in results:
+        for r in res["records"]:
+            item, verdict = r["item"], r["verdict"]
+            if item["format"] != "yes_no" or item.get("gold") is None:
+                continue
+            score = (verdict.get("evidence") or {}).get("score")
+            if score is None:
+                continue
+            key = (item["modes"][0], "line" in (item.get("slot") or {}))
+            scores.setdefault(key, []).append((float(score), item["gold"]["choices"] == ["yes"]))
+    return scores
+
+
+def _scoring_spec(current: dict[str, Any]) -> str:
+    """A probes spec that scores every probe mode: modes without a fitted threshold yet get a placeholder.
+
+    The judge only asks modes it has thresholds for; a new probe's mode needs scores before it can have one.
+    """
+    import tempfile
+
+    from diagnosers.probes import measured_modes
+
+    modes = dict(current["modes"])
+    missing = [m for m in measured_modes() if m not in modes]
+    if not missing:
+        return "probes"
+    for m in missing:
+        modes[m] = {"threshold": 1e9, "scale": 1.0, "placeholder": True}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="mtavg-thresholds-", delete=False) as fh:
+        json.dump({**current, "modes": modes}, fh)
+    return f"probes?thresholds={fh.name}"
 
 
 def register(app: typer.Typer) -> None:

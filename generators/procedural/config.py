@@ -1,4 +1,4 @@
-"""The procedural generator's settings and its presets (`clean`, `flawed`, `random`)."""
+"""The procedural generator's settings and its presets (`clean`, `flawed`, `random`, `sparse`)."""
 
 from __future__ import annotations
 
@@ -81,4 +81,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     "clean": {},
     "flawed": {"fault_rates": FLAWED_RATES},
     "random": {"fault_rate": 0.45},
+    # judge evaluation: a few faults per clip (about four), so one fault rarely hides another (decision 084)
+    "sparse": {"fault_rate": 0.2},
 }
