@@ -5,12 +5,16 @@
 Renders (or reuses) clips with `procedural:random`, then for each clip times
 (a) a pure PyAV decode: every video frame and audio frame of the file decoded, nothing else, and
 (b) the probe judge answering all the clip's items from the file (its own decode included).
-Both run in this process, one clip after the other, best of `--repeat` runs each.
+Both run in this process, one clip after the other, best of `--repeat` runs each. Wall time is
+the measure; the process CPU time of each (all threads) and the load average are printed beside it,
+since on a shared machine wall time grows with other people's load. `MTAVG_PROBE_THREADS=1` measures
+the judge on one thread (decision 102).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -56,29 +60,35 @@ def main() -> None:
     first = suite.scene(plan[0][0])
     judge.answer(ClipMedia.open(store.local_path(refs[0].video_key), first, **judge.media_options),
                  [i for i in scene_items(first) if i.format is not Format.pairwise])
-    decode_s = probe_s = clip_s = 0.0
+    decode_s = probe_s = clip_s = decode_cpu = probe_cpu = 0.0
     items_total = 0
     for (sid, _), ref in zip(plan, refs):
         path = store.local_path(ref.video_key)
         scene = suite.scene(sid)
         items = [i for i in scene_items(scene) if i.format is not Format.pairwise]
-        best_decode = best_probe = float("inf")
+        best_decode = best_probe = cpu_decode = cpu_probe = float("inf")
         for _ in range(args.repeat):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             pure_decode(path)
             best_decode = min(best_decode, time.perf_counter() - t)
-            t = time.perf_counter()
+            cpu_decode = min(cpu_decode, time.process_time() - c)
+            t, c = time.perf_counter(), time.process_time()
             media = ClipMedia.open(path, scene, **judge.media_options)
             verdicts = judge.answer(media, items)
             best_probe = min(best_probe, time.perf_counter() - t)
+            cpu_probe = min(cpu_probe, time.process_time() - c)
         decode_s += best_decode
         probe_s += best_probe
+        decode_cpu += cpu_decode
+        probe_cpu += cpu_probe
         clip_s += ref.duration_s
         items_total += len(verdicts)
         print(f"{sid:24s} {ref.duration_s:5.1f} s clip  decode {best_decode:6.3f} s  probes {best_probe:6.3f} s  "
               f"ratio {best_probe / best_decode:5.2f}  ({len(items)} items)")
     print(f"total: {args.clips} clips, {clip_s:.1f} s of clip, {items_total} items; pure PyAV decode {decode_s:.2f} s, "
           f"probe diagnosis {probe_s:.2f} s")
+    print(f"cpu time (all threads): pure decode {decode_cpu:.2f} s, probe diagnosis {probe_cpu:.2f} s, ratio {probe_cpu / decode_cpu:.2f}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"probe diagnosis / pure decode = {probe_s / decode_s:.2f} (goal <= 2.0)")
 
 

@@ -57,8 +57,11 @@ class ClipMedia:
         self._audio: np.ndarray | None = None
         self._duration: float | None = None
         self._source_fps: float | None = None
-        self._decode_lock = threading.Lock()
-        self._feature_lock = threading.RLock()
+        self._frame_span: float | None = None  # seconds the picture lasts (last frame held one source frame)
+        self._decode_lock = threading.Lock()  # the picture's
+        self._audio_lock = threading.Lock()
+        self._feature_lock = threading.Lock()  # guards the per-feature locks
+        self._feature_locks: dict[str, threading.Lock] = {}
         self._features: dict[str, Any] = {}
 
     # construction -----------------------------------------------------------------------------
@@ -90,6 +93,7 @@ class ClipMedia:
         media._frames = frames
         media._frame_times = np.arange(len(frames), dtype=np.float64) / fps
         media._audio = audio
+        media._frame_span = len(frames) / fps
         media._duration = max(len(frames) / fps, len(audio) / SAMPLE_RATE)
         media._source_fps = fps
         return media
@@ -119,34 +123,38 @@ class ClipMedia:
     @property
     def frames(self) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB frames sampled at `fps`, resized to `size`."""
-        self._ensure_decoded()
+        self._ensure_video()
         assert self._frames is not None
         return self._frames
 
     @property
     def frame_times(self) -> np.ndarray:
         """Presentation time in seconds of each sampled frame."""
-        self._ensure_decoded()
+        self._ensure_video()
         assert self._frame_times is not None
         return self._frame_times
 
     @property
     def audio(self) -> np.ndarray:
         """float32 mono samples at 16 kHz (zeros when the clip has no audio stream)."""
-        self._ensure_decoded()
+        self._ensure_audio()
         assert self._audio is not None
         return self._audio
 
     @property
     def duration_s(self) -> float:
-        self._ensure_decoded()
-        assert self._duration is not None
+        """The longer of the picture (its last frame held for one source frame) and the sound."""
+        if self._duration is None:
+            self._ensure_video()
+            self._ensure_audio()
+            assert self._frame_span is not None and self._audio is not None
+            self._duration = float(max(self._frame_span, len(self._audio) / SAMPLE_RATE))
         return self._duration
 
     @property
     def source_fps(self) -> float | None:
         """The container's own frame rate (for reference; probes use `fps`)."""
-        self._ensure_decoded()
+        self._ensure_video()
         return self._source_fps
 
     @property
@@ -154,14 +162,26 @@ class ClipMedia:
         return self._frames is not None
 
     def _ensure_decoded(self) -> None:
+        self._ensure_video()
+        self._ensure_audio()
+
+    def _ensure_video(self) -> None:
         if self._frames is not None:
             return
         with self._decode_lock:
             if self._frames is None:
-                self._decode()
+                self._decode_video()
 
-    def _decode(self) -> None:
-        """One demux pass: keep the first frame of each 1/fps slot; resample audio to 16 kHz mono."""
+    def _ensure_audio(self) -> None:
+        """Picture and sound decode apart (each on first use, each under its own lock), so that one
+        thread can work on the sound while another decodes the picture (decision 102)."""
+        if self._audio is not None:
+            return
+        with self._audio_lock:
+            if self._audio is None:
+                self._decode_audio()
+
+    def _open(self) -> Any:
         import av
 
         assert self.path is not None
@@ -169,80 +189,108 @@ class ClipMedia:
             container = av.open(str(self.path))
         except (av.error.FFmpegError, OSError) as exc:
             raise MediaError(f"clip {self.path}: cannot open: {exc}") from None
+        if not container.streams.video:
+            container.close()
+            raise MediaError(f"clip {self.path}: no video stream")
+        return container
+
+    def _decode_video(self) -> None:
+        """One pass over the video stream: keep the first frame of each 1/fps slot."""
+        import av
+
+        container = self._open()
         try:
-            if not container.streams.video:
-                raise MediaError(f"clip {self.path}: no video stream")
             vstream = container.streams.video[0]
             vstream.thread_type = "AUTO"
-            astream = container.streams.audio[0] if container.streams.audio else None
-            streams = [vstream, astream] if astream is not None else [vstream]
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE) if astream else None
             width, height = self.size
-            frames: list[np.ndarray] = []
-            times: list[float] = []
-            chunks: list[np.ndarray] = []
+            # frames go straight into one array (grown if the container's duration undersold it)
+            length = container.duration / 1e6 if container.duration else 0.0
+            buffer = np.empty((math.ceil(length * self.fps) + 2, height, width, 3), np.uint8)
+            count = 0
             next_slot = 0
             last_video_t = 0.0
             vbase = float(vstream.time_base) if vstream.time_base else None
             t0: float | None = None
             try:
-                for packet in container.demux(streams):
-                    if packet.stream.type == "video":
-                        for frame in packet.decode():
-                            t = _frame_time(frame, vbase)
-                            if t0 is None:
-                                t0 = t
-                            t -= t0  # clips trimmed without re-timing start at a non-zero pts
-                            last_video_t = max(last_video_t, t)
-                            slot = int(math.floor(t * self.fps + 1e-6))
-                            if slot < next_slot:
-                                continue
-                            image = _to_rgb(frame, width, height)
-                            # Fill skipped slots (source slower than `fps`) with the same picture so
-                            # frame i always sits at i/fps.
-                            while next_slot <= slot:
-                                frames.append(image)
-                                times.append(next_slot / self.fps)
-                                next_slot += 1
-                    elif resampler is not None:
-                        for frame in packet.decode():
-                            for out in resampler.resample(frame):
-                                chunks.append(out.to_ndarray().reshape(-1))
-                if resampler is not None:
-                    for out in resampler.resample(None):
-                        chunks.append(out.to_ndarray().reshape(-1))
+                for packet in container.demux(vstream):
+                    for frame in packet.decode():
+                        t = _frame_time(frame, vbase)
+                        if t0 is None:
+                            t0 = t
+                        t -= t0  # clips trimmed without re-timing start at a non-zero pts
+                        last_video_t = max(last_video_t, t)
+                        slot = int(math.floor(t * self.fps + 1e-6))
+                        if slot < next_slot:
+                            continue
+                        if slot >= len(buffer):
+                            buffer = _grown(buffer, slot + 1)
+                        buffer[next_slot] = _to_rgb(frame, width, height)
+                        # Fill skipped slots (source slower than `fps`) with the same picture so
+                        # frame i always sits at i/fps.
+                        buffer[next_slot + 1: slot + 1] = buffer[next_slot]
+                        next_slot = count = slot + 1
             except av.error.FFmpegError as exc:
-                if not frames:
+                if not count:
                     raise MediaError(f"clip {self.path}: cannot decode: {exc}") from None
                 # A truncated tail still leaves usable media: keep what decoded.
-            if not frames:
+            if not count:
                 raise MediaError(f"clip {self.path}: the video stream has no frames")
             rate = vstream.average_rate or vstream.guessed_rate
-            self._source_fps = float(rate) if rate else None
-            audio = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
-            frame_span = last_video_t + (1.0 / self._source_fps if self._source_fps else 1.0 / self.fps)
-            while next_slot / self.fps < frame_span - 1e-6:  # the last source frame holds until its end
-                frames.append(frames[-1])
-                times.append(next_slot / self.fps)
-                next_slot += 1
-            duration = max(frame_span, len(audio) / SAMPLE_RATE)
-            if astream is None:
-                audio = np.zeros(int(round(duration * SAMPLE_RATE)), np.float32)
-            self._audio = audio
-            self._frame_times = np.asarray(times, dtype=np.float64)
-            self._frames = np.stack(frames)
-            self._duration = float(duration)
+            source_fps = float(rate) if rate else None
         finally:
             container.close()
+        frame_span = last_video_t + (1.0 / source_fps if source_fps else 1.0 / self.fps)
+        while next_slot / self.fps < frame_span - 1e-6:  # the last source frame holds until its end
+            next_slot += 1
+        if next_slot > len(buffer):
+            buffer = _grown(buffer, next_slot)
+        buffer[count:next_slot] = buffer[count - 1]
+        self._source_fps = source_fps
+        self._frame_span = frame_span
+        self._frame_times = np.arange(next_slot, dtype=np.float64) / self.fps
+        # a view of the first frames (contiguous); copied only when the estimate left much unused
+        self._frames = buffer[:next_slot].copy() if len(buffer) > 1.25 * next_slot + 4 else buffer[:next_slot]
+
+    def _decode_audio(self) -> None:
+        """One pass over the audio stream, resampled to 16 kHz mono (silence when there is none)."""
+        import av
+
+        container = self._open()
+        try:
+            astream = container.streams.audio[0] if container.streams.audio else None
+            chunks: list[np.ndarray] = []
+            if astream is not None:
+                resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+                try:
+                    for packet in container.demux(astream):
+                        for frame in packet.decode():
+                            chunks.extend(_samples(out) for out in resampler.resample(frame))
+                    chunks.extend(_samples(out) for out in resampler.resample(None))
+                except av.error.FFmpegError:
+                    pass  # a truncated tail still leaves usable sound: keep what decoded
+        finally:
+            container.close()
+        if astream is None:
+            self._ensure_video()
+            assert self._frame_span is not None
+            self._audio = np.zeros(int(round(self._frame_span * SAMPLE_RATE)), np.float32)
+        else:
+            self._audio = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
 
     # shared features --------------------------------------------------------------------------
 
     def feature(self, name: str, compute: Callable[[ClipMedia], T]) -> T:
-        """`compute(self)` once per clip under `name`; later calls (any probe, any thread) reuse it."""
+        """`compute(self)` once per clip under `name`; later calls (any probe, any thread) reuse it.
+
+        Each name has its own lock: threads computing different features run side by side, a
+        thread asking for a feature that another is computing waits for that result.
+        """
         cached = self._features.get(name, _MISSING)
         if cached is not _MISSING:
             return cached
         with self._feature_lock:
+            lock = self._feature_locks.setdefault(name, threading.Lock())
+        with lock:
             cached = self._features.get(name, _MISSING)
             if cached is _MISSING:
                 cached = compute(self)
@@ -267,9 +315,11 @@ class ClipMedia:
 
     def release(self) -> None:
         """Drop decoded arrays and features (the next access decodes again)."""
-        with self._decode_lock, self._feature_lock:
+        with self._decode_lock, self._audio_lock, self._feature_lock:
             self._frames = self._frame_times = self._audio = None
+            self._duration = self._frame_span = None
             self._features.clear()
+            self._feature_locks.clear()
 
     def __repr__(self) -> str:
         src = str(self.path) if self.path else "<memory>"
@@ -279,20 +329,52 @@ class ClipMedia:
 _MISSING = object()
 
 
+# BT.601 limited-range YUV -> RGB (the coefficients of OpenCV's COLOR_YUV2RGB_I420), as a 3x4 affine map
+_YUV_TO_RGB = np.array([[1.164, 0.0, 1.596], [1.164, -0.391, -0.813], [1.164, 2.018, 0.0]], np.float32)
+_YUV_TO_RGB = np.concatenate([_YUV_TO_RGB, -(_YUV_TO_RGB @ np.float32([16, 128, 128]))[:, None]], axis=1)
+
+
+def _plane(plane: Any) -> np.ndarray:
+    """A view (no copy) of one picture plane of a decoded frame, without its row padding."""
+    return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+
+
 def _to_rgb(frame: Any, width: int, height: int) -> np.ndarray:
     """An RGB array of the frame at (width, height).
 
-    For the usual yuv420p stream, OpenCV converts and resizes the planes (about 3× faster here than
-    PyAV's swscale path); other pixel formats go through swscale.
+    For the usual yuv420p stream shrunk to at most its chroma size (640x360 -> 320x180), the luma
+    plane is area-averaged to the output size and converted with the chroma planes, which already
+    have (or are area-averaged to) that size: about 10x cheaper than converting every full-size
+    pixel and shrinking the RGB picture, and the same values up to rounding (decision 101). Other
+    pixel formats and sizes go through OpenCV's full conversion or swscale.
     """
     import cv2
 
     if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        if width <= frame.width // 2 and height <= frame.height // 2:
+            y, u, v = (_plane(p) for p in frame.planes[:3])
+            size = (width, height)
+            y = cv2.resize(y, size, interpolation=cv2.INTER_AREA)
+            if u.shape != (height, width):
+                u = cv2.resize(u, size, interpolation=cv2.INTER_AREA)
+                v = cv2.resize(v, size, interpolation=cv2.INTER_AREA)
+            return cv2.transform(cv2.merge([y, u, v]), _YUV_TO_RGB)
         rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
         if rgb.shape[1] != width or rgb.shape[0] != height:
             rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
         return rgb
     return frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="FAST_BILINEAR")
+
+
+def _grown(buffer: np.ndarray, needed: int) -> np.ndarray:
+    out = np.empty((max(needed, int(len(buffer) * 1.5) + 8), *buffer.shape[1:]), buffer.dtype)
+    out[: len(buffer)] = buffer
+    return out
+
+
+def _samples(frame: Any) -> np.ndarray:
+    """The samples of a packed float32 mono audio frame (the resampler's output), without a copy."""
+    return np.frombuffer(frame.planes[0], np.float32)[: frame.samples]
 
 
 def _frame_time(frame: Any, time_base: float | None) -> float:

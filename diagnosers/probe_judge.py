@@ -9,8 +9,12 @@ Modes no probe measures are `abstained`, never guessed.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +23,10 @@ from pydantic import BaseModel, Field
 from diagnosers.base import Verdict, VerdictStatus, registry
 from diagnosers.media import ClipMedia, MediaChain, MediaPair
 from diagnosers.probes import (
+    PROBES,
     THRESHOLDS,
     ModeScore,
+    features,
     load_thresholds,
     measure_all,
     measured_modes,
@@ -29,6 +35,7 @@ from storage import ComponentSpec
 from taxonomy.items import NONE_OPTION, Answer, Format, QAItem
 
 VERSION = "1"
+log = logging.getLogger(__name__)
 
 
 class ProbeConfig(BaseModel):
@@ -51,9 +58,9 @@ class ProbeJudge:
         self.spec = spec or ComponentSpec("probes")
         path = config.thresholds or str(THRESHOLDS)
         self.thresholds = load_thresholds(path)
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:8]
-        self.version = f"{VERSION}+t{digest}"  # refitted thresholds give new verdict keys
+        self.version = f"{VERSION}+t{_digest(Path(path))}"  # new thresholds, models or probe code give new verdict keys
         self.measured = set(measured_modes()) & set(self.thresholds)
+        _one_blas_thread()
 
     def covers(self, item: QAItem) -> bool:
         """Whether a probe measures what the item asks; uncovered items are abstained without decoding."""
@@ -82,7 +89,8 @@ class ProbeJudge:
         return (score - self._threshold(mode, line)) / scale
 
     def _scores(self, media: ClipMedia, modes: set[str]) -> dict[str, ModeScore]:
-        return measure_all(media, modes & self.measured)
+        # a probe reports all its modes; only those with a fitted threshold count (the rest abstain)
+        return {m: s for m, s in measure_all(media, modes & self.measured).items() if m in self.measured}
 
     def _present(self, mode: str, ms: ModeScore, slot: dict[str, Any]) -> tuple[bool | None, float | None]:
         if "line" in slot:
@@ -223,10 +231,45 @@ class ProbeJudge:
             return Answer(choices=(picks[0] if picks else NONE_OPTION,)), {}
         return None, {"reason": f"drama {item.format.value} items are not measured by probes"}
 
+    # performance --------------------------------------------------------------------------
+
+    def _prefetch(self, media: ClipMedia, items: Sequence[QAItem]) -> None:
+        """Run the probes these items need on a few threads before the items read them (decision 102).
+
+        Only the order and the threads change: every probe and feature is still computed once per
+        clip through `media.feature`, so the answers are those of the sequential path. Two warm-up
+        lanes start first, the sound (decode, silero) and the picture (decode, luma, statistics), so
+        that the two halves of the clip are decoded and measured side by side; then the probes.
+        A failure is left for the item that needs it to meet (and report) again.
+        """
+        threads = probe_threads()
+        if threads < 2:
+            return
+        modes: set[str] = set()
+        for item in items:
+            if item.format is not Format.pairwise and self.covers(item):
+                modes.update(m for m in item.modes if m)
+                modes.update(o.mode for o in item.options if o.mode)
+        modes &= self.measured
+        tasks: list[Callable[[], Any]] = [lambda: features.speech_probs(media), lambda: features.picture_stats(media)]
+        tasks += [(lambda p=p: p.measure(media)) for p in PROBES if modes.intersection(p.modes)]
+        if len(tasks) <= 2:
+            return
+
+        def attempt(task: Callable[[], Any]) -> None:
+            try:
+                task()
+            except Exception as exc:  # noqa: BLE001 - the item that needs it gets the error verdict
+                log.debug("probe prefetch on %s failed: %s", media, exc)
+
+        list(_pool(threads).map(attempt, tasks))
+
     # protocol -------------------------------------------------------------------------------
 
     def answer(self, media: Any, items: Sequence[QAItem]) -> list[Verdict]:
         out = []
+        if isinstance(media, ClipMedia) and len(items) > 1:
+            self._prefetch(media, items)
         for item in items:
             started = time.perf_counter()
             try:
@@ -250,7 +293,69 @@ class ProbeJudge:
         return out
 
 
+def probe_threads() -> int:
+    """Threads the judge measures one clip with: `MTAVG_PROBE_THREADS`, else 1 in a process whose math
+    libraries are pinned to one thread (`OMP_NUM_THREADS=1`: the flows' worker processes, one per
+    core, already fill the machine), else 2 where there are two cores or more."""
+    env = os.environ.get("MTAVG_PROBE_THREADS")
+    if env:
+        return max(1, int(env))
+    if os.environ.get("OMP_NUM_THREADS") == "1":
+        return 1
+    return min(2, os.cpu_count() or 1)
+
+
+def _one_blas_thread() -> None:
+    """numpy's BLAS on one thread in a process that runs the probe judge (decision 102).
+
+    The probes' matrix products are small (a 40x201 mel basis times a clip's spectrum, per-pixel
+    3-vectors): a second OpenBLAS thread costs more in hand-offs and spinning than it computes
+    (`_mel`: 15 ms of CPU with two BLAS threads, 2.3 ms with one; the whole judge ~15 % less CPU),
+    and the judge brings its own threads. The flows' worker processes are already set so
+    (`OPENBLAS_NUM_THREADS=1`). Results do not change: each product is still summed by one thread.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn's dependency; without it BLAS keeps its default
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """One long-lived pool per size: torch sets up its kernels once per thread (~0.25 s for the
+    voice encoder's LSTM), so fresh threads for every clip would pay that every time."""
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="probes")
+        return _POOLS[threads]
+
+
+def _digest(thresholds: Path) -> str:
+    """Hash of the thresholds file, this judge's and the probes' code and the fitted models: what answers depend on."""
+    h = hashlib.sha256(thresholds.read_bytes())
+    for f in [Path(__file__), *sorted(THRESHOLDS.parent.glob("*.py")), *sorted(THRESHOLDS.parent.glob("*.json"))]:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:8]
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _jsonable(obj: Any) -> Any:
+    """Evidence as JSON values: the common exact types first (a clip's ~170 verdicts carry thousands)."""
+    kind = type(obj)
+    if kind is float:
+        return float(f"{obj:.6g}")  # significant digits: some scores (spectral flatness) are tiny
+    if kind is dict:
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in obj]
+    if kind in _PLAIN:
+        return obj
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -258,7 +363,7 @@ def _jsonable(obj: Any) -> Any:
     if hasattr(obj, "item"):
         return obj.item()
     if isinstance(obj, float):
-        return float(f"{obj:.6g}")  # significant digits: some scores (spectral flatness) are tiny
+        return float(f"{obj:.6g}")
     return obj
 
 

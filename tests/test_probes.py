@@ -71,6 +71,26 @@ def test_every_format_gets_an_answer_or_an_abstention(rendered, judge):
             assert v.answer is None and v.evidence.get("reason")
 
 
+def test_a_mode_left_unmeasured_abstains_while_its_probe_siblings_answer(rendered, tmp_path):
+    """A probe reports all its modes; one without a fitted threshold must abstain, never crash its siblings."""
+    import json
+
+    from diagnosers.probes import THRESHOLDS
+
+    data = json.loads(Path(THRESHOLDS).read_text(encoding="utf-8"))
+    data["modes"].pop("mc.color_emotion_conflict")  # the grading probe still reports it
+    path = tmp_path / "thresholds.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    partial = build_judge(f"probes?thresholds={path}")
+    scene = load_suite("mini").scene(SCENE)
+    items = [i for i in scene_items(scene) if i.format is not Format.pairwise and i.sub_dimension == "MC"]
+    verdicts = partial.answer(_media(partial, rendered["drift"][0]), items)
+    assert all(v.status is not VerdictStatus.error for v in verdicts), [v.error for v in verdicts if v.error]
+    by_mode = _by_mode(items, verdicts)
+    assert by_mode["mc.color_emotion_conflict"].status is VerdictStatus.abstained
+    assert by_mode["mc.visual_mood_drift"].status is VerdictStatus.answered
+
+
 def test_covers_predicts_every_abstention_that_does_not_depend_on_the_clip(rendered, judge):
     """The verdict cache skips uncovered items without decoding; the judge must abstain on exactly those."""
     scene = load_suite("mini").scene(SCENE)

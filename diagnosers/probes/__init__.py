@@ -12,7 +12,19 @@ from functools import lru_cache
 from pathlib import Path
 
 from diagnosers.media import ClipMedia
-from diagnosers.probes import cuts, picture, soundscape, speech, sync  # noqa: F401  (registers the probes)
+from diagnosers.probes import (  # noqa: F401  (registers the probes)
+    continuity,
+    cues,
+    cuts,
+    faces,
+    grade,
+    picture,
+    soundscape,
+    speech,
+    staging,
+    sync,
+    voice,
+)
 from diagnosers.probes.base import PROBES, FunctionProbe, ModeScore, probe
 
 THRESHOLDS = Path(__file__).with_name("thresholds.json")

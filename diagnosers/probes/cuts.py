@@ -15,22 +15,37 @@ def cut_grammar(media: ClipMedia) -> list[ModeScore]:
 
     - 30-degree rule: at every picture-change spike (cuts included), how much of the change a
       zoom (1.05-1.2×, either way) plus a shift explains: 1 − residual after the best such warp
-      over the raw difference. A jump cut between near-identical framings is almost fully
-      explained (> 0.7); a cut to another set-up is not (decision 055). The clip score is the
-      largest such gain.
+      over the raw difference (decision 055), times 1 − (luminance-histogram change across the
+      spike) / 0.4: a jump cut between near-identical framings is almost fully explained and keeps
+      the picture's tones (histogram change 0.04–0.10), while a cut to another set-up that a warp
+      happens to explain (a wide pan cut to a plain backdrop) changes them (0.2–0.56; decision 096).
+      The clip score is the largest such value.
     - shot progression: |number of detected shots − number of scripted shots|.
     """
     scene = media.scene
     jump, windows = 0.0, []
-    for i, gain in picture_jumps(media):
+    for i, gain, tones in picture_jumps(media):
         t = float(media.frame_times[i])
-        jump = max(jump, gain)
-        windows.append((t - 0.5, t + 0.5, gain))
+        score = gain * max(0.0, 1.0 - tones / TONE_CHANGE)
+        jump = max(jump, score)
+        windows.append((t - 0.5, t + 0.5, score))
     progression = abs(len(shot_spans(media)) - len(scene.shots))
     return [
         ModeScore("ig.30_degree_rule_violation", jump, windows=windows),
         ModeScore("ig.shot_progression_issues", float(progression), detail={"detected_shots": len(shot_spans(media))}),
     ]
+
+
+TONE_CHANGE = 0.4  # luminance-histogram change (L1/2) at which a cut stops counting as a jump cut
+# (seeds 0-2 of procedural:sparse: jump cuts 0.04-0.10, scripted cuts that a warp explains 0.2-0.56)
+
+
+def _tone_change(before: np.ndarray, after: np.ndarray) -> float:
+    """Half the L1 distance between two frames' 32-bin luminance histograms (0 = same tones, 1 = disjoint)."""
+    import cv2
+
+    h = [cv2.calcHist([np.ascontiguousarray(f)], [0], None, [32], [0, 256]).reshape(-1) for f in (before, after)]
+    return float(0.5 * np.abs(h[0] / max(h[0].sum(), 1.0) - h[1] / max(h[1].sum(), 1.0)).sum())
 
 
 def _warp_residual(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
@@ -52,23 +67,37 @@ def _warp_residual(before: np.ndarray, after: np.ndarray) -> tuple[float, float]
     return raw, best
 
 
-def picture_jumps(media: ClipMedia) -> list[tuple[int, float]]:
-    """(frame index, warp gain) at every frame whose picture change is a spike over its neighbours."""
+def picture_jumps(media: ClipMedia) -> list[tuple[int, float, float]]:
+    """(frame index, warp gain, tone change) at every frame whose picture change is a spike over its neighbours."""
 
-    def compute(m: ClipMedia) -> list[tuple[int, float]]:
+    def compute(m: ClipMedia) -> list[tuple[int, float, float]]:
+        import cv2
+
+        from diagnosers.probes.picture import block_diff
+
         g = gray(m)
         if len(g) < 3:
             return []
-        raw = np.concatenate([[0.0], np.abs(np.diff(g.astype(np.float32), axis=0)).mean(axis=(1, 2))])
+        raw = block_diff(m).mean(axis=(1, 2))  # mean |Δluma| per frame, from the block differences motion shares
+        n, h, w = g.shape
+        half: dict[int, np.ndarray] = {}
+
+        def small(k: int) -> np.ndarray:  # the warp search runs at half size: 4× cheaper, same gains
+            if k not in half:
+                half[k] = cv2.resize(g[k], (w // 2, h // 2), interpolation=cv2.INTER_AREA).astype(np.float32)
+            return half[k]
+
         out = []
-        for i in range(1, len(raw)):
-            lo = max(1, i - 3)
-            neighbours = np.delete(raw[lo: i + 4], i - lo)
+        for i in range(1, n):
+            lo, hi = max(1, i - 3), min(n, i + 4)
+            neighbours = np.delete(raw[lo:hi], i - lo)
             noise = float(np.median(neighbours)) if len(neighbours) else 0.0
             if raw[i] > 3.0 and raw[i] > 2.5 * noise + 1.0:
                 # the neighbours' ordinary motion (mouths, gestures) is change no warp can explain
-                r, best = _warp_residual(g[i - 1], g[i])
-                out.append((i, 1.0 - max(0.0, best - noise) / max(r - noise, 1e-6)))
+                others = [k for k in range(lo, hi) if k != i]
+                noise = float(np.median([np.abs(small(k) - small(k - 1)).mean() for k in others])) if others else 0.0
+                r, best = _warp_residual(small(i - 1), small(i))
+                out.append((i, 1.0 - max(0.0, best - noise) / max(r - noise, 1e-6), _tone_change(g[i - 1], g[i])))
         return out
 
-    return media.feature("picture_jumps", compute)
+    return media.feature("cuts:picture_jumps", compute)

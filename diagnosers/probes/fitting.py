@@ -1,8 +1,11 @@
 """Fit the probes' data-driven parts on labelled clips (manifests of a fitting seed range only).
 
-Two models are fitted before thresholds: the fused speech detector (`speech_model.json`, labels =
-the manifests' line spans) and the script → picture-statistics model (`grading_model.json`, from
-clips without lighting, colour or grade-drift faults). Judging never reads a manifest; only this
+These models are fitted before thresholds: the fused speech detector and the text → line-duration
+model (`speech_model.json`; labels = where the manifests' lines are heard, and their lengths,
+`speech_labels`), the script → picture-statistics model (`grading_model.json`, from clips without
+lighting, colour or grade-drift faults), the music valence and drift models and the per-kind
+scripted-sound references (`music_model.json`; the references read the line alignment, so they are
+fitted after the speech model). Judging never reads a manifest; only this
 fitting step does, on clips kept apart from the ones accuracy is reported on.
 """
 
@@ -14,12 +17,32 @@ from diagnosers.media import ClipMedia
 from generators.base import Clip
 
 
+def speech_labels(manifest: Clip) -> tuple[list[tuple[float, float]], dict[int, float]]:
+    """From a fitting clip's manifest: the spans where a voice is heard (lines minus muted parts and
+    silent lines), and each line's spoken length (lines cut short by a fault left out)."""
+    muted = [(f.start, f.end) for f in manifest.faults if f.fault == "audio_dropout" and f.start is not None]
+    silent = {f.line for f in manifest.faults if f.fault == "dropped_line"}
+    cut = {f.line - 1 for f in manifest.faults if f.fault == "cut_off_turn" and f.line}
+    heard: list[tuple[float, float]] = []
+    for t in manifest.lines:
+        if t.index in silent:
+            continue
+        pieces = [(t.start, t.end)]
+        for a, b in muted:
+            pieces = [q for x, y in pieces for q in ((x, min(y, a)), (max(x, b), y)) if q[1] - q[0] > 1e-3]
+        heard += pieces
+    seconds = {t.index: t.end - t.start for t in manifest.lines if t.index not in cut}
+    return heard, seconds
+
+
 def fit_probe_models(samples: Sequence[tuple[ClipMedia, Clip]]) -> dict:
-    """Fit the speech and grading models on (media, manifest) pairs; returns a summary."""
-    from diagnosers.probes.picture import fit_grading_model
+    """Fit the speech, grading, music and sound-cue models on (media, manifest) pairs; returns a summary."""
+    from diagnosers.probes.cues import fit_cue_reference
+    from diagnosers.probes.grade import fit_grading_model
+    from diagnosers.probes.soundscape import fit_music_model
     from diagnosers.probes.speech_model import fit_speech_model
 
-    speech = fit_speech_model((m, [(t.start, t.end) for t in man.lines]) for m, man in samples)
+    speech = fit_speech_model((m, *speech_labels(man)) for m, man in samples)
     def clean_of(faults: set[str]) -> list[ClipMedia]:
         return [m for m, man in samples if not ({f.fault for f in man.faults} & faults)]
 
@@ -28,5 +51,7 @@ def fit_probe_models(samples: Sequence[tuple[ClipMedia, Clip]]) -> dict:
                   "warmth": clean_of({"colour_conflict", "mood_drift"}),
                   "saturation": clean_of({"colour_conflict", "mood_drift"})}
     grading = fit_grading_model(per_target) if min(len(v) for v in per_target.values()) >= 10 else None
+    fit_music_model(samples)
+    cues = fit_cue_reference(samples)
     return {"speech_frames": speech["frames"], "speech_train_accuracy": round(speech["train_accuracy"], 4),
-            "grading_clips": grading["clips"] if grading else 0}
+            "grading_clips": grading["clips"] if grading else 0, "cue_kinds": len(cues.get("cues", cues))}

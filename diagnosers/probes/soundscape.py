@@ -1,18 +1,51 @@
-"""Non-speech audio probes: ambience floor, background level, scripted sound onsets, music mode and drift."""
+"""Non-speech audio probes: ambience floor, background level, scripted sound onsets, music mood and drift.
+
+The music probe describes the bed from a long-window spectrogram (256 ms, 3.9 Hz bins) of the whole
+clip: a time median over ~1 s keeps sustained notes (pads, bass, drones hold for a bar) and drops
+speech, whose harmonics glide; peaks above the local spectral median are the bed's tones
+(`tonal_excess`). The mood's valence is read from the key of those tones and from a low drone;
+drift from the bed's floor level, tones and low-band rhythm changing between the clip's halves.
+Two logistic models combine the descriptors (`music_model.json`, fitted on labelled fitting clips
+by `fit_music_model`; decision 091). Scripted sound cues are read with a template per kind of
+sound, calibrated on played cues of fitting clips (`fit_cue_reference`, key "cues" of the same
+file; decision 108).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 
-from diagnosers.media import ClipMedia
-from diagnosers.probes.align import align_lines
+from diagnosers.media import SAMPLE_RATE, ClipMedia
 from diagnosers.probes.base import ModeScore, probe
-from diagnosers.probes.features import HOP_S, rms_db, spectral_frames, speech_mask
+from diagnosers.probes.features import rms_db, spectral_frames, speech_mask
 from scenes.vocabulary import MOOD_AFFECT
+
+MODEL = Path(__file__).with_name("music_model.json")
 
 # Krumhansl–Kessler key profiles (major, minor), rotated over the 12 tonics.
 MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+_KEYS = np.stack([np.roll(MAJOR, k) for k in range(12)] + [np.roll(MINOR, k) for k in range(12)])
+
+LONG_N, LONG_HOP = 4096, 2048  # 256 ms window, 128 ms hop at 16 kHz: 3.9 Hz bins resolve semitones from ~70 Hz
+LONG_MAX_HZ = 2100.0  # tones above 2 kHz are not used; the margin feeds the spectral median at the band edge
+LONG_SPECTRUM_HZ = 4000.0  # the ambience floor is read up to 4 kHz
+SUSTAIN_FRAMES = 7  # time median over 7 hops (0.9 s): a held note survives, a syllable's harmonic does not
+BASELINE_BINS = 41  # local spectral median over 160 Hz: the noise/speech floor under the tones
+BASELINE_STEP = 8
+CONFLICT_FEATURES = ("key_median", "key_mean", "drone")
+DRIFT_FEATURES = ("floor_change", "tone_change", "rhythm_change")
+
+# A normally mixed scene keeps its dialogue at -24..-18 dBFS (clean fitting clips: 80 % of the
+# clips' speech frames read -23..-18 at the 60th percentile); quieter readings are whispered scenes
+# or speech the detector missed, louder ones the detector taking a loud bed for speech. The bed is
+# compared with the dialogue level held inside that range (decision 092).
+DIALOGUE_DBFS = (-24.0, -18.0)
 
 
 def background_frames(media: ClipMedia) -> np.ndarray:
@@ -26,106 +59,264 @@ def background_frames(media: ClipMedia) -> np.ndarray:
     return media.feature("background_frames", compute)
 
 
-def _chroma(spec: np.ndarray, freqs: np.ndarray) -> np.ndarray:
-    """12-bin pitch-class energy per frame from the 80 Hz–2 kHz part of the spectrum."""
-    band = (freqs >= 80) & (freqs <= 2000)
+def long_spectrum(media: ClipMedia) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Long-window log power: (raw per frame up to 4 kHz, its median over 7 frames up to 2.1 kHz, bin frequencies).
+
+    4096-point Hann frames with a 2048 hop (256 ms, 3.9 Hz bins) of the whole clip, float32 FFT.
+    The time median (a held note survives, a syllable's gliding harmonic does not) is only taken
+    where the music's tones are read (<= 2.1 kHz): it is most of this feature's cost.
+    """
+
+    def compute(m: ClipMedia) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        import scipy.fft
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        freqs = np.fft.rfftfreq(LONG_N, 1 / SAMPLE_RATE)
+        k = int(np.searchsorted(freqs, LONG_SPECTRUM_HZ))
+        a = m.audio.astype(np.float32)
+        n = (len(a) - LONG_N) // LONG_HOP + 1
+        if n < 2:
+            return np.zeros((1, k), np.float32), np.zeros((1, int(np.searchsorted(freqs, LONG_MAX_HZ))), np.float32), freqs[:k]
+        idx = np.arange(n)[:, None] * LONG_HOP + np.arange(LONG_N)[None, :]
+        power = np.abs(scipy.fft.rfft(a[idx] * np.hanning(LONG_N).astype(np.float32), axis=1)[:, :k]) ** 2
+        logp = np.log(power + 1e-12).astype(np.float32)
+        half = SUSTAIN_FRAMES // 2
+        k2 = int(np.searchsorted(freqs, LONG_MAX_HZ))
+        stack = np.ascontiguousarray(sliding_window_view(np.pad(logp[:, :k2], ((half, half), (0, 0)), mode="edge"), SUSTAIN_FRAMES, axis=0))
+        held = np.partition(stack, half, axis=-1)[..., half]  # median of 7
+        return logp, held, freqs[:k]
+
+    return media.feature("sound:long_spectrum", compute)
+
+
+def tonal_excess(media: ClipMedia) -> tuple[np.ndarray, np.ndarray]:
+    """Sustained tones: per long-window frame and bin (<= 2.1 kHz), log power above the local median.
+
+    The 7-frame time median of `long_spectrum` (a held note survives, a syllable's gliding harmonic
+    does not), minus its median over 41 bins in frequency (taken every 8 bins and interpolated),
+    minus 1 (nat), floored at 0. Returns (excess, bin frequencies).
+    """
+
+    def compute(m: ClipMedia) -> tuple[np.ndarray, np.ndarray]:
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        _, held, freqs_all = long_spectrum(m)
+        k = held.shape[1]
+        freqs = freqs_all[:k]
+        if len(held) < 2:
+            return np.zeros((1, k), np.float32), freqs
+        # the 41-bin median every 8 bins, linearly interpolated between (the floor is smooth; 6x cheaper)
+        w = BASELINE_BINS // 2
+        centres = np.arange(0, k + BASELINE_STEP, BASELINE_STEP)
+        padded = np.pad(held, ((0, 0), (w, w + BASELINE_STEP)), mode="edge")
+        windows = np.ascontiguousarray(sliding_window_view(padded, BASELINE_BINS, axis=1)[:, centres])
+        coarse = np.partition(windows, w, axis=-1)[..., w]
+        pos = np.arange(k) / BASELINE_STEP
+        i0 = pos.astype(int)
+        frac = (pos - i0)[None, :]
+        base = coarse[:, i0] * (1 - frac) + coarse[:, i0 + 1] * frac
+        return np.maximum(held - base - 1.0, 0.0).astype(np.float32), freqs
+
+    return media.feature("sound:tonal_excess", compute)
+
+
+def ambience_floor(media: ClipMedia) -> float | None:
+    """How far the clip's sound floor sits under its loudest sustained tone (nats, 100 Hz-4 kHz).
+
+    Floor = median over bins of each bin's 10th percentile over time of the long-window log power
+    (the quietest moments between notes and words); tone = median over frames of the loudest bin
+    (100 Hz-2.1 kHz) of the 7-frame time median (the music's held tones). An ambience bed fills the
+    floor, music alone leaves it empty. None for clips shorter than ~0.5 s.
+    """
+    logp, held, freqs = long_spectrum(media)
+    if len(logp) < 4:
+        return None
+    band = (freqs >= 100) & (freqs <= 4000)
+    floor = float(np.median(np.percentile(logp[:, band], 10, axis=0)))
+    tone = float(np.median(held[:, band[: held.shape[1]]].max(axis=1)))
+    return tone - floor
+
+
+def _chroma(excess: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+    """12 pitch-class weights of a tonal-excess spectrum, 200 Hz-2 kHz."""
+    band = (freqs >= 200) & (freqs <= 2000)
     pc = (np.round(12 * np.log2(freqs[band] / 440.0)) % 12).astype(int)
-    out = np.zeros((spec.shape[0], 12), np.float32)
-    power = spec[:, band] ** 2
-    for k in range(12):
-        out[:, k] = power[:, pc == k].sum(axis=1)
-    return out
+    return np.bincount(pc, weights=excess[band], minlength=12)
 
 
-def _mode_score(chroma: np.ndarray) -> float:
-    """Best major-key correlation minus best minor-key correlation of a mean chroma vector."""
-    v = chroma / (chroma.sum() + 1e-9)
-    major = max(np.corrcoef(v, np.roll(MAJOR, k))[0, 1] for k in range(12))
-    minor = max(np.corrcoef(v, np.roll(MINOR, k))[0, 1] for k in range(12))
-    return float(major - minor)
+def _key_score(chroma: np.ndarray) -> float:
+    """Best major-key correlation minus best minor-key correlation of a chroma vector (0 if flat)."""
+    v = chroma - chroma.mean()
+    if not np.any(v):
+        return 0.0
+    keys = _KEYS - _KEYS.mean(axis=1, keepdims=True)
+    r = keys @ v / (np.linalg.norm(keys, axis=1) * np.linalg.norm(v))
+    return float(r[:12].max() - r[12:].max())
 
 
-@probe("soundscape", ("sd.missing_ambient_sound", "sd.overpowering_background_audio", "sd.missing_scripted_sound"))
+def _cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(1.0 - a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9))
+
+
+def music_descriptors(media: ClipMedia) -> dict[str, float]:
+    """What the music probe measures (see `music`): key and drone for the mood, half-to-half changes for drift."""
+
+    def compute(m: ClipMedia) -> dict[str, float]:
+        excess, freqs = tonal_excess(m)
+        half = len(excess) // 2
+        tones = (freqs >= 60) & (freqs <= 2000)
+        drone = (freqs >= 20) & (freqs < 100)
+        db = rms_db(m)
+        h = len(db) // 2
+        spec, sfreqs = spectral_frames(m)
+        low = np.log((spec[:, (sfreqs >= 30) & (sfreqs < 90)] ** 2).sum(axis=1) + 1e-9)
+        flux = np.maximum(np.diff(low, prepend=low[:1]), 0.0)
+        hs = len(flux) // 2
+        return {
+            "key_median": _key_score(_chroma(np.median(excess, axis=0), freqs)),
+            "key_mean": _key_score(_chroma(excess.mean(axis=0), freqs)),
+            "drone": float(np.log1p(excess[:, drone].sum(axis=1).mean())),
+            "floor_change": float(abs(np.percentile(db[h:], 20) - np.percentile(db[:h], 20))) if h >= 10 else 0.0,
+            "tone_change": _cosine_distance(excess[:half, tones].mean(axis=0), excess[half:, tones].mean(axis=0)) if half else 0.0,
+            "rhythm_change": float(abs(np.log(flux[hs:].mean() + 1e-3) - np.log(flux[:hs].mean() + 1e-3))) if hs >= 10 else 0.0,
+        }
+
+    return media.feature("sound:music_descriptors", compute)
+
+
+@lru_cache(maxsize=2)
+def _load(path: str) -> dict | None:
+    p = Path(path)
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
+
+
+def _logit(part: dict, d: dict[str, float]) -> float:
+    x = np.array([d[k] for k in part["features"]])
+    z = (x - np.asarray(part["mean"])) / np.asarray(part["scale"])
+    return float(z @ np.asarray(part["coef"]) + part["intercept"])
+
+
+def music_valence(d: dict[str, float], path: str | None = None) -> float:
+    """Log-odds that the bed sounds positive (major, no drone); without the model, the mean key score x 10."""
+    model = _load(str(path or MODEL))
+    if model is None or "valence" not in model:
+        return 10.0 * 0.5 * (d["key_median"] + d["key_mean"])
+    return _logit(model["valence"], d)
+
+
+def music_drift_odds(d: dict[str, float], path: str | None = None) -> float:
+    """Log-odds that the bed changes between halves; without the model, each change over a typical clean reading."""
+    model = _load(str(path or MODEL))
+    if model is None or "drift" not in model:
+        # 95th percentiles on fitting clips without a drift: 1.3 dB, 0.45, 0.3
+        return d["floor_change"] / 1.3 + d["tone_change"] / 0.45 + d["rhythm_change"] / 0.3 - 3.0
+    return _logit(model["drift"], d)
+
+
+def _fit_logistic(X: np.ndarray, y: np.ndarray, features: tuple[str, ...]) -> dict:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = X.mean(axis=0), X.std(axis=0) + 1e-9
+    clf = LogisticRegression(C=1.0, max_iter=1000).fit((X - mean) / scale, y)
+    return {"features": list(features), "mean": mean.tolist(), "scale": scale.tolist(), "coef": clf.coef_[0].tolist(),
+            "intercept": float(clf.intercept_[0]), "clips": len(y), "positives": int(y.sum()),
+            "train_accuracy": float(clf.score((X - mean) / scale, y))}
+
+
+def fit_music_model(samples: Iterable[tuple], out: Path = MODEL) -> dict:
+    """Fit the valence and drift models on `(media, manifest)` pairs of fitting clips; writes and returns them.
+
+    Valence: label = the valence sign of the music actually played (the scripted music mood, or the
+    mood a `music_opposite` fault put in its place), on clips without a music drift. Drift: label =
+    the clip has a `music_drift` fault. Only fitting clips' manifests are read.
+    """
+    vx, vy, dx, dy = [], [], [], []
+    for media, manifest in samples:
+        scene = media.scene
+        if scene is None or scene.atmosphere.music is None:
+            continue
+        d = music_descriptors(media)
+        faults = {f.fault: f for f in manifest.faults}
+        played = scene.atmosphere.music.mood.value
+        if "music_opposite" in faults:
+            played = faults["music_opposite"].params.get("music_mood", played)
+        valence = next(v for m, v in MOOD_AFFECT.items() if m.value == played)[0]
+        if "music_drift" not in faults and abs(valence) >= 0.3:
+            vx.append([d[k] for k in CONFLICT_FEATURES])
+            vy.append(valence > 0)
+        dx.append([d[k] for k in DRIFT_FEATURES])
+        dy.append("music_drift" in faults)
+    model = {"valence": _fit_logistic(np.asarray(vx), np.asarray(vy), CONFLICT_FEATURES),
+             "drift": _fit_logistic(np.asarray(dx), np.asarray(dy), DRIFT_FEATURES)}
+    out.write_text(json.dumps(model, indent=1), encoding="utf-8")
+    _load.cache_clear()
+    return model
+
+
+@probe("soundscape", ("sd.missing_ambient_sound", "sd.overpowering_background_audio"))
 def soundscape(media: ClipMedia) -> list[ModeScore]:
     """Sound outside speech measured against the scripted atmosphere.
 
-    - missing ambient sound: the median spectral flatness of the clip's speech-free frames,
-      negated (ambience beds are noise-like and flat; music alone or silence is not);
-    - overpowering background: background level in speech-free frames minus the speech level
-      (dB; near 0 or above means the bed is as loud as the dialogue);
-    - missing scripted sound: for each line with a sound cue, the strongest broadband onset
-      (spectral flux above 2 kHz, in units of the clip's median flux) near the line, negated.
+    - missing ambient sound: how far the sound floor sits under the music's loudest sustained
+      tone (`ambience_floor`, nats; decision 092): ambience (rain, traffic, room tone, crowd) fills
+      the quiet moments between notes and words in every band, music and speech alone leave them
+      near silence;
+    - overpowering background: the bed's level (60th percentile of the speech-free frames' dBFS;
+      the quietest 20 % of all frames when there are none) minus the dialogue level (60th
+      percentile of the speech frames), the dialogue level held inside a normal mix's -24..-18 dBFS
+      (decision 092): clean clips read -12..-4 dB, drowned ones -1..+6.
     """
     scene = media.scene
     db = rms_db(media)
     bg = background_frames(media)
     mask = speech_mask(media)
-    spec, freqs = spectral_frames(media)
+    spec, _ = spectral_frames(media)
     n = min(len(db), len(spec))
     db, bg, mask, spec = db[:n], bg[:n], mask[:n], spec[:n]
     speech_db = float(np.percentile(db[mask], 60)) if mask.any() else None
-    if bg.sum() >= 10:
-        power = spec[bg][:, freqs > 100] ** 2 + 1e-12
-        # ambience beds (rain, wind, room tone, traffic) are noise-like: flat spectra; music and
-        # silence are not. Flatness = geometric over arithmetic mean of the power spectrum.
-        flatness = float(np.median(np.exp(np.mean(np.log(power), axis=1)) / np.mean(power, axis=1)))
-        bg_db = float(np.percentile(db[bg], 60))
-    else:
-        flatness, bg_db = None, None
-    ambient = ModeScore("sd.missing_ambient_sound", None if flatness is None else -flatness,
-                        windows=[(0.0, media.duration_s, -flatness)] if flatness is not None else [],
-                        detail={"background_flatness": flatness})
-    over_score = None if (bg_db is None or speech_db is None) else bg_db - speech_db
-    over = ModeScore("sd.overpowering_background_audio", over_score, windows=[(0.0, media.duration_s, over_score)] if over_score is not None else [],
-                     detail={"background_db": bg_db, "speech_db": speech_db})
-    # onsets
-    hi = freqs >= 2000
-    energy = np.log(spec[:, hi].sum(axis=1) + 1e-6)
-    flux = np.concatenate([[0.0], np.maximum(np.diff(energy), 0.0)])
-    ref = float(np.median(flux[flux > 0])) if (flux > 0).any() else 1.0
-    spans = {ls.index: ls.span for ls in align_lines(media)}
-    cue_lines = sorted({c.at_line for c in scene.atmosphere.sounds})
-    missing, windows = {}, []
-    for i in cue_lines:
-        span = spans.get(i)
-        if span is None:
-            continue
-        a, b = int(max(0.0, span.start - 1.0) / HOP_S), int((span.end + 0.5) / HOP_S)
-        strength = float(flux[a:b].max()) / (ref + 1e-9) if b > a else 0.0
-        missing[i] = -strength
-        windows.append((span.start - 1.0, span.end + 0.5, -strength))
-    scripted = ModeScore("sd.missing_scripted_sound", max(missing.values()) if missing else None, missing, windows)
-    return [ambient, over, scripted]
+    bg_db = float(np.percentile(db[bg], 60)) if bg.sum() >= 10 else (float(np.percentile(db, 20)) if n else None)
+    gap = ambience_floor(media) if scene.atmosphere.ambience else None  # no scripted ambience: nothing to miss
+    ambient = ModeScore("sd.missing_ambient_sound", gap, windows=[(0.0, media.duration_s, gap)] if gap is not None else [],
+                        detail={"floor_under_tone": gap})
+    # no speech found at all: compare with the loud end of normal dialogue (a drowned voice reads as none)
+    dialogue = float(np.clip(speech_db, *DIALOGUE_DBFS)) if speech_db is not None else DIALOGUE_DBFS[1]
+    over_score = None if bg_db is None else bg_db - dialogue
+    over = ModeScore("sd.overpowering_background_audio", over_score,
+                     windows=[(0.0, media.duration_s, over_score)] if over_score is not None else [],
+                     detail={"background_db": bg_db, "speech_db": speech_db, "dialogue_db": dialogue})
+    return [ambient, over]
 
 
 @probe("music", ("mc.scene_music_emotion_conflict", "mc.music_tone_drift"))
 def music(media: ClipMedia) -> list[ModeScore]:
-    """Music character from the speech-free audio: major/minor key correlation and brightness.
+    """The music bed's mood and its stability, from its sustained tones, floor level and low-band rhythm.
 
-    - scene–music emotion conflict: the key's major-minus-minor correlation times the sign of the
-      scripted music mood's valence, negated (minor music under a joyful mood, or major under a
-      tense one, scores high);
-    - music tone drift: change between the first and second half of the speech-free audio in
-      chroma (cosine distance) and in major/minor score.
+    Descriptors (`music_descriptors`, all over the whole clip so that no speech detector is needed):
+    key_median / key_mean = best major minus best minor Krumhansl key correlation of the sustained
+    tones' pitch classes (200 Hz-2 kHz; median and mean over time); drone = sustained tonal excess
+    20-100 Hz (a held low tone under the score, the sound of dread); floor_change = |20th
+    percentile of frame level, second half minus first| (dB: the bed's loudness under the
+    dialogue); tone_change = cosine distance of the halves' sustained-tone spectra 60 Hz-2 kHz;
+    rhythm_change = |log ratio| of the halves' mean rising flux in 30-90 Hz (kicks and bass notes).
+
+    - scene–music emotion conflict: the bed's log-odds of sounding positive (logistic model on
+      key_median, key_mean, drone) times minus the sign of the scripted music mood's valence: high
+      when a joyful scene has minor, droning music or a sad one bright major music; for a scripted
+      mood without clear valence (|v| < 0.1), minus the odds' size;
+    - music tone drift: the log-odds (logistic model on the three changes) that the bed changes
+      character between the halves; window = the second half.
     """
     scene = media.scene
-    spec, freqs = spectral_frames(media)
-    bg = background_frames(media)[: len(spec)]
-    spec = spec[: len(bg)]
-    if scene.atmosphere.music is None or bg.sum() < 25:
+    if scene is None or scene.atmosphere.music is None or media.duration_s < 2.0:
         return [ModeScore("mc.scene_music_emotion_conflict", None), ModeScore("mc.music_tone_drift", None)]
-    chroma = _chroma(spec, freqs)
-    mode = _mode_score(chroma[bg].sum(axis=0))
+    d = music_descriptors(media)
+    odds = music_valence(d)
     valence = MOOD_AFFECT[scene.atmosphere.music.mood][0]
-    conflict = -np.sign(valence) * mode if abs(valence) > 0.1 else -abs(mode)
-    idx = np.nonzero(bg)[0]
-    half = idx[len(idx) // 2]
-    first, second = chroma[idx[idx < half]].sum(axis=0), chroma[idx[idx >= half]].sum(axis=0)
-    cos = float(first @ second / (np.linalg.norm(first) * np.linalg.norm(second) + 1e-9))
-    drift = (1 - cos) + abs(_mode_score(first) - _mode_score(second))
-    t_half = half * HOP_S
+    conflict = -float(np.sign(valence)) * odds if abs(valence) >= 0.1 else -abs(odds)
+    drift = music_drift_odds(d)
+    t_half = media.duration_s / 2
     return [
         ModeScore("mc.scene_music_emotion_conflict", float(conflict), windows=[(0.0, media.duration_s, float(conflict))],
-                  detail={"major_minus_minor": mode, "mood_valence": valence}),
-        ModeScore("mc.music_tone_drift", float(drift), windows=[(t_half, media.duration_s, float(drift))]),
+                  detail=d | {"valence_odds": odds, "mood_valence": valence}),
+        ModeScore("mc.music_tone_drift", float(drift), windows=[(t_half, media.duration_s, float(drift))], detail=d),
     ]

@@ -1,0 +1,111 @@
+"""Grading probes on synthetic pictures: a set that changes colour between shots (backdrop drift).
+
+The clips are drawn in memory (`ClipMedia.from_arrays`): a wall and a floor, and per shot a
+"figure" block of its own colour, size and place, so that every cut changes the framing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diagnosers.media import ClipMedia
+from diagnosers.probes.features import shot_spans
+from diagnosers.probes.grade import backdrop_change, shot_colour_hists
+
+FPS = 12.5
+SHOT_FRAMES = 25  # 2 s per shot
+WALL = (200, 180, 150)
+REPAINTED = (70, 150, 190)
+FLOOR = (110, 80, 60)
+# shading across the set (±40 levels, smooth): a drifting grade moves colours from bin to bin gradually
+TEXTURE = (40.0 * np.sin(np.linspace(0, 3 * np.pi, 160))[None, :] * np.cos(np.linspace(0, 2 * np.pi, 90))[:, None]).astype(np.float32)
+FIGURES = [  # (colour, left, right, top) as frame shares: a different figure and framing per shot
+    ((200, 40, 46), 0.25, 0.55, 0.35),
+    ((46, 90, 190), 0.45, 0.85, 0.15),
+    ((236, 200, 50), 0.15, 0.45, 0.25),
+    ((52, 140, 70), 0.50, 0.80, 0.30),
+    ((140, 90, 200), 0.30, 0.70, 0.10),
+]
+
+
+def _clip(repaint_from: int | None = None, tint: tuple[float, float, float] = (1.0, 1.0, 1.0),
+          drift_to: tuple[float, float, float] | None = None) -> ClipMedia:
+    h, w = 90, 160
+    frames = []
+    for s, (colour, left, right, top) in enumerate(FIGURES):
+        wall = REPAINTED if repaint_from is not None and s >= repaint_from else WALL
+        horizon = int(h * (0.55 + 0.05 * (s % 3)))  # the framing moves the horizon too
+        base = np.empty((h, w, 3), np.uint8)
+        base[:horizon] = wall
+        base[horizon:] = FLOOR
+        base[int(h * top):, int(w * left): int(w * right)] = colour
+        base = base.astype(np.float32) * np.asarray(tint, np.float32)
+        base = np.clip(base + TEXTURE[:h, :w, None], 0, 255).astype(np.uint8)
+        for k in range(SHOT_FRAMES):
+            f = base.copy()
+            f[int(h * top) + (k % 3)] = colour  # a little motion inside the shot
+            if drift_to is not None:  # a grade walking steadily from none to `drift_to` over the clip
+                u = (s * SHOT_FRAMES + k) / (len(FIGURES) * SHOT_FRAMES - 1)
+                gain = 1.0 + u * (np.asarray(drift_to, np.float32) - 1.0)
+                f = np.clip(f.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+            frames.append(f)
+    audio = np.zeros(int(len(frames) / FPS * 16000), np.float32)
+    return ClipMedia.from_arrays(np.stack(frames), audio, None, fps=FPS)
+
+
+def test_every_cut_of_the_synthetic_clip_is_a_shot():
+    media = _clip()
+    assert len(shot_spans(media)) == len(FIGURES)
+    hists = shot_colour_hists(media)
+    assert len(hists) == len(FIGURES)
+    assert all(abs(h.sum() - 1.0) < 1e-6 for h in hists)
+
+
+def test_a_repainted_wall_from_a_cut_on_is_found_at_that_cut():
+    clean, _ = backdrop_change(_clip())
+    drift, windows = backdrop_change(_clip(repaint_from=3))
+    assert drift > clean + 0.3, (drift, clean)
+    ((start, end, score),) = windows
+    assert abs(start - 3 * SHOT_FRAMES / FPS) < 0.2  # the window starts at the cut into shot 3
+    assert end >= 4 * SHOT_FRAMES / FPS and score == drift
+
+
+def test_a_grade_over_the_whole_clip_is_no_set_change():
+    clean, _ = backdrop_change(_clip())
+    tinted, _ = backdrop_change(_clip(tint=(0.75, 0.95, 1.25)))  # a cold grade on every shot
+    assert tinted < clean + 0.1, (tinted, clean)
+
+
+def test_a_single_shot_has_nothing_to_compare():
+    media = _clip()
+    one = ClipMedia.from_arrays(media.frames[:SHOT_FRAMES], np.zeros(32000, np.float32), None, fps=FPS)
+    assert backdrop_change(one) == (0.0, [])
+
+
+def test_a_grade_drifting_over_the_scene_counts_less_than_a_repainted_wall():
+    warm_to_cold = (0.6, 0.9, 1.4)
+    drifting, _ = backdrop_change(_clip(drift_to=warm_to_cold))
+    repainted, _ = backdrop_change(_clip(repaint_from=3))
+    assert drifting < 0.5 * repainted, (drifting, repainted)
+
+
+def test_a_mirrored_shot_puts_its_character_on_the_wrong_side(tmp_path):
+    """180-degree rule on two rendered clips of the mini scene: the clean one keeps the script's
+    staging (Mara left, Tom right in the singles), the axis jump mirrors Mara's close-up."""
+    from diagnosers.probes.staging import side_observations, staging
+    from generators import build_generator
+    from scenes import load_suite
+
+    scene = load_suite("mini").scene("kitchen-quarrel")
+    scores = {}
+    for name, spec in {"clean": "procedural:clean", "mirrored": "procedural?faults=axis_jump"}.items():
+        r = build_generator(spec).render(scene, 3, tmp_path / name)
+        media = ClipMedia.open(r.video_path, scene, fps=12.5, size=(320, 180))
+        sides = {(who, k): side for who, k, side, _w, _rel in side_observations(media)}
+        scores[name] = (staging.measure(media)[0], sides)
+    clean, sides = scores["clean"]
+    assert sides[("mara", 1)] < 0 < sides[("tom", 2)] and clean.score == 0.0
+    mirrored, sides = scores["mirrored"]
+    assert sides[("mara", 1)] > 0 and mirrored.score >= 1.0
+    ((start, end, _),) = mirrored.windows
+    assert end - start > 0.5
