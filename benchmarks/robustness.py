@@ -61,13 +61,13 @@ def judge_clip(generator: str, suite_ref: str, scene_id: str, seed: int, store_u
     from flows.work import render_clip, store_for, suite_for
     from generators.base import Clip
     from taxonomy.items import Format
-    from taxonomy.qa import ClipTruth, gold_for, scene_items
+    from taxonomy.qa import ClipTruth, labelled_items
 
     ref = render_clip(generator, suite_ref, scene_id, seed, store_url)
     store = store_for(store_url)
     truth = ClipTruth.from_manifest(Clip.model_validate(store.get_json(ref.manifest_key)))
     scene = suite_for(suite_ref).scene(scene_id)
-    items = [i.with_gold(g) for i in scene_items(scene) if i.format is Format.yes_no and (g := gold_for(i, truth)) is not None]
+    items = labelled_items(scene, truth, {Format.yes_no})
     judge = build_judge("probes")
     src = Path(store.local_path(ref.video_key))
     out = {}

@@ -8,6 +8,7 @@ Modes no probe measures are `abstained`, never guessed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -305,6 +306,7 @@ def probe_threads() -> int:
     return min(2, os.cpu_count() or 1)
 
 
+@functools.cache
 def _one_blas_thread() -> None:
     """numpy's BLAS on one thread in a process that runs the probe judge (decision 102).
 
@@ -313,6 +315,7 @@ def _one_blas_thread() -> None:
     (`_mel`: 15 ms of CPU with two BLAS threads, 2.3 ms with one; the whole judge ~15 % less CPU),
     and the judge brings its own threads. The flows' worker processes are already set so
     (`OPENBLAS_NUM_THREADS=1`). Results do not change: each product is still summed by one thread.
+    Done once per process, not per judge built.
     """
     try:
         from threadpoolctl import threadpool_limits

@@ -375,3 +375,18 @@ def build_items(suite: Suite, taxonomy: Taxonomy | None = None) -> list[QAItem]:
 
 # Gold answers live in taxonomy.gold; re-exported here for callers of the builder.
 from taxonomy.gold import ClipTruth, Occurrence, Truth, gold_for, gold_from_presence  # noqa: E402,F401
+
+
+def labelled_items(scene: Scene, truth: ClipTruth, formats: set[Format] | None = None) -> list[QAItem]:
+    """The scene's items that have a gold answer on a clip with `truth`, gold filled in.
+
+    Pairwise items are left out (they need two clips); `formats` keeps only those formats.
+    """
+    out = []
+    for item in scene_items(scene):
+        if item.format is Format.pairwise or (formats is not None and item.format not in formats):
+            continue
+        gold = gold_for(item, truth)
+        if gold is not None:
+            out.append(item.with_gold(gold))
+    return out

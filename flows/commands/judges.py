@@ -30,8 +30,7 @@ def evaluate_one(judge_spec: str, generator_spec: str, suite_ref: str, scene_id:
     from diagnosers.runner import diagnose_clip
     from flows.work import judge_for, render_clip, store_for, suite_for
     from generators.base import Clip
-    from taxonomy.items import Format
-    from taxonomy.qa import ClipTruth, gold_for, scene_items
+    from taxonomy.qa import ClipTruth, labelled_items
 
     ref = render_clip(generator_spec, suite_ref, scene_id, seed, store_url)
     store = store_for(store_url)
@@ -40,13 +39,7 @@ def evaluate_one(judge_spec: str, generator_spec: str, suite_ref: str, scene_id:
         return {"scene": scene_id, "seed": seed, "records": [], "skipped": manifest.failure}
     scene = suite_for(suite_ref).scene(scene_id)
     truth = ClipTruth.from_manifest(manifest)
-    items = []
-    for item in scene_items(scene):
-        if item.format is Format.pairwise:
-            continue
-        gold = gold_for(item, truth)
-        if gold is not None:
-            items.append(item.with_gold(gold))
+    items = labelled_items(scene, truth)
     judge = judge_for(judge_spec, store_url)
     options = dict(getattr(judge, "media_options", None) or {})
     media = ClipMedia(store.local_path(ref.video_key), scene, sha256=ref.sha256, **options)
@@ -91,8 +84,7 @@ def _fit_baseline(judge_spec: str, generator_spec: str, suite_ref: str, clips: i
     from flows.work import render_clip, store_for
     from generators.base import Clip
     from scenes import load_suite
-    from taxonomy.items import Format
-    from taxonomy.qa import ClipTruth, gold_for, scene_items
+    from taxonomy.qa import ClipTruth, labelled_items
 
     judge = build_judge(judge_spec)
     if not hasattr(judge, "fit"):
@@ -103,9 +95,7 @@ def _fit_baseline(judge_spec: str, generator_spec: str, suite_ref: str, clips: i
     for scene_id, seed in _plan(suite_ref, clips, seed_start + 10_000):
         ref = render_clip(generator_spec, suite_ref, scene_id, seed, store_url)
         truth = ClipTruth.from_manifest(Clip.model_validate(store.get_json(ref.manifest_key)))
-        for item in scene_items(suite.scene(scene_id)):
-            if item.format is not Format.pairwise and (gold := gold_for(item, truth)) is not None:
-                items.append(item.with_gold(gold))
+        items += labelled_items(suite.scene(scene_id), truth)
     judge.fit(items)
     path = Path(store.local_path(f"baselines/{judge.name}-{seed_start}.json")) if store.is_local else Path(f"/tmp/mtavg-{judge.name}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -261,10 +251,15 @@ def fit_probes(
     if fit_models:
         console.print(f"models: {_fit_models(generator, suite, clips, seed_start, store_url, workers)}")
     current = json.loads(Path(THRESHOLDS).read_text(encoding="utf-8"))
-    spec = _scoring_spec(current)
-    results = run_evaluation(spec, generator, suite, clips, seed_start, store_url, workers)
-    scores = _yes_no_scores(results)
-    clean = _yes_no_scores(run_evaluation(spec, "procedural:clean", suite, clean_clips, clean_seed_start, store_url, workers)) if clean_clips else {}
+    spec, placeholder = _scoring_spec(current)
+    try:
+        results = run_evaluation(spec, generator, suite, clips, seed_start, store_url, workers)
+        scores = _yes_no_scores(results)
+        clean = _yes_no_scores(run_evaluation(spec, "procedural:clean", suite, clean_clips, clean_seed_start, store_url,
+                                              workers)) if clean_clips else {}
+    finally:
+        if placeholder is not None:
+            placeholder.unlink(missing_ok=True)
     target = out or THRESHOLDS
     modes = dict(current["modes"])
     fitted: dict[str, Any] = {}
@@ -323,10 +318,11 @@ def _yes_no_scores(results: list[dict[str, Any]]) -> dict[tuple[str, bool], list
     return scores
 
 
-def _scoring_spec(current: dict[str, Any]) -> str:
-    """A probes spec that scores every probe mode: modes without a fitted threshold yet get a placeholder.
+def _scoring_spec(current: dict[str, Any]) -> tuple[str, Path | None]:
+    """A probes spec that scores every probe mode, and the placeholder thresholds file it reads (if any).
 
-    The judge only asks modes it has thresholds for; a new probe's mode needs scores before it can have one.
+    The judge only asks modes it has thresholds for; a new probe's mode needs scores before it can have
+    one, so modes without a fitted threshold yet get a placeholder that never answers yes.
     """
     import tempfile
 
@@ -335,12 +331,12 @@ def _scoring_spec(current: dict[str, Any]) -> str:
     modes = dict(current["modes"])
     missing = [m for m in measured_modes() if m not in modes]
     if not missing:
-        return "probes"
+        return "probes", None
     for m in missing:
         modes[m] = {"threshold": 1e9, "scale": 1.0, "placeholder": True}
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="mtavg-thresholds-", delete=False) as fh:
         json.dump({**current, "modes": modes}, fh)
-    return f"probes?thresholds={fh.name}"
+    return f"probes?thresholds={fh.name}", Path(fh.name)
 
 
 def register(app: typer.Typer) -> None:
