@@ -42,6 +42,7 @@ class ClipMedia:
         fps: float = 5.0,
         size: tuple[int, int] = (320, 180),
         sha256: str | None = None,
+        luma_width: int | None = None,
     ) -> None:
         if fps <= 0:
             raise MediaError(f"fps must be positive, got {fps}")
@@ -51,8 +52,13 @@ class ClipMedia:
         self.scene = scene
         self.fps = float(fps)
         self.size = (int(size[0]), int(size[1]))
+        if luma_width is not None and luma_width < self.size[0]:
+            raise MediaError(f"luma_width must be at least the frame width {self.size[0]}, got {luma_width}")
+        self.luma_width = luma_width
         self._sha256 = sha256
         self._frames: np.ndarray | None = None
+        self._luma: np.ndarray | None = None
+        self.frames_decoded = 0  # video frames the decoder actually produced (the skipped ones not counted)
         self._frame_times: np.ndarray | None = None
         self._audio: np.ndarray | None = None
         self._duration: float | None = None
@@ -67,12 +73,13 @@ class ClipMedia:
     # construction -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, scene: Scene | None = None, *, fps: float = 5.0, size: tuple[int, int] = (320, 180)) -> ClipMedia:
+    def open(cls, path: str | Path, scene: Scene | None = None, *, fps: float = 5.0, size: tuple[int, int] = (320, 180),
+             luma_width: int | None = None) -> ClipMedia:
         """A lazily decoded clip; fails at once with the path if the file does not exist."""
         p = Path(path)
         if not p.is_file():
             raise MediaError(f"clip {p} does not exist or is not a file")
-        return cls(p, scene, fps=fps, size=size)
+        return cls(p, scene, fps=fps, size=size, luma_width=luma_width)
 
     @classmethod
     def from_arrays(
@@ -126,6 +133,21 @@ class ClipMedia:
         self._ensure_video()
         assert self._frames is not None
         return self._frames
+
+    @property
+    def luma(self) -> np.ndarray:
+        """(N, h, w) uint8 luma of the same sampled frames in finer detail: the source's own luma plane,
+        shrunk to at most `luma_width` pixels wide (faces and mouths in wide shots are a few pixels at
+        `size`). Without `luma_width`, the luma of `frames` (OpenCV's RGB to gray)."""
+        self._ensure_video()
+        if self._luma is None:
+            import cv2
+
+            f = self._frames
+            assert f is not None
+            self._luma = (cv2.cvtColor(f.reshape(-1, *f.shape[2:]), cv2.COLOR_RGB2GRAY).reshape(f.shape[:3])
+                          if len(f) else np.zeros((0, *f.shape[1:3]), np.uint8))
+        return self._luma
 
     @property
     def frame_times(self) -> np.ndarray:
@@ -195,25 +217,58 @@ class ClipMedia:
         return container
 
     def _decode_video(self) -> None:
-        """One pass over the video stream: keep the first frame of each 1/fps slot."""
+        """One pass over the video stream: keep the first frame of each 1/fps slot.
+
+        A constant-rate source faster than `fps` holds frames that the sampling drops (the second of
+        each pair at 25 fps): those that no other frame refers to (an H.264 stream's non-reference B
+        frames) need not be decoded at all. The pass sets the decoder's `skip_frame` per packet: NONREF
+        for a packet whose frame is not the first of its slot, DEFAULT for the rest, so the kept frames
+        are exactly a full decode's. Should a slot still go without its own frame (a stream whose
+        timing the packets misstate), the clip is decoded again in full (decision 170).
+        """
+        if not self._decode_video_pass(skip_nonref=True):
+            self._decode_video_pass(skip_nonref=False)
+
+    def _decode_video_pass(self, skip_nonref: bool) -> bool:
+        """Decode the picture into `_frames` (and `_luma`). With `skip_nonref`, non-reference frames that
+        are not the first of their slot are skipped where the source is a constant rate faster than
+        `fps`, and the pass gives up (False) at the first slot that only a skipped frame could have filled."""
         import av
 
         container = self._open()
         try:
             vstream = container.streams.video[0]
             vstream.thread_type = "AUTO"
+            source_period = _constant_period(vstream)
+            if skip_nonref and not (source_period and source_period < 0.95 / self.fps):
+                skip_nonref = False
+            codec = vstream.codec_context
             width, height = self.size
             # frames go straight into one array (grown if the container's duration undersold it)
             length = container.duration / 1e6 if container.duration else 0.0
             buffer = np.empty((math.ceil(length * self.fps) + 2, height, width, 3), np.uint8)
+            luma_size = _luma_size(vstream.codec_context.width, vstream.codec_context.height, self.luma_width)
+            luma = np.empty((len(buffer), luma_size[1], luma_size[0]), np.uint8) if luma_size else None
             count = 0
             next_slot = 0
             last_video_t = 0.0
+            last_packet_t = 0.0
+            first_pt: float | None = None
+            decoded = 0
             vbase = float(vstream.time_base) if vstream.time_base else None
             t0: float | None = None
             try:
                 for packet in container.demux(vstream):
+                    if skip_nonref and (packet.pts is None or not vbase):
+                        codec.skip_frame = "DEFAULT"
+                    elif skip_nonref:
+                        pt = packet.pts * vbase
+                        first_pt = pt if first_pt is None else first_pt
+                        last_packet_t = max(last_packet_t, pt)
+                        since_slot = (pt - first_pt) - math.floor((pt - first_pt) * self.fps + 1e-6) / self.fps
+                        codec.skip_frame = "DEFAULT" if since_slot < source_period - 1e-4 else "NONREF"
                     for frame in packet.decode():
+                        decoded += 1
                         t = _frame_time(frame, vbase)
                         if t0 is None:
                             t0 = t
@@ -222,34 +277,53 @@ class ClipMedia:
                         slot = int(math.floor(t * self.fps + 1e-6))
                         if slot < next_slot:
                             continue
+                        if skip_nonref and slot > next_slot:
+                            return False  # a skipped frame was the only one for a slot
                         if slot >= len(buffer):
                             buffer = _grown(buffer, slot + 1)
+                            luma = _grown(luma, len(buffer)) if luma is not None else None
                         buffer[next_slot] = _to_rgb(frame, width, height)
                         # Fill skipped slots (source slower than `fps`) with the same picture so
                         # frame i always sits at i/fps.
                         buffer[next_slot + 1: slot + 1] = buffer[next_slot]
+                        if luma is not None:
+                            luma[next_slot] = _to_luma(frame, *luma_size)
+                            luma[next_slot + 1: slot + 1] = luma[next_slot]
                         next_slot = count = slot + 1
             except av.error.FFmpegError as exc:
                 if not count:
                     raise MediaError(f"clip {self.path}: cannot decode: {exc}") from None
                 # A truncated tail still leaves usable media: keep what decoded.
             if not count:
+                if skip_nonref:
+                    return False
                 raise MediaError(f"clip {self.path}: the video stream has no frames")
             rate = vstream.average_rate or vstream.guessed_rate
             source_fps = float(rate) if rate else None
+            if skip_nonref and t0 is not None:
+                # the picture lasts until its last frame, decoded or skipped (a stream may end on a B frame)
+                last_video_t = max(last_video_t, last_packet_t - t0)
         finally:
             container.close()
         frame_span = last_video_t + (1.0 / source_fps if source_fps else 1.0 / self.fps)
         while next_slot / self.fps < frame_span - 1e-6:  # the last source frame holds until its end
             next_slot += 1
+        if skip_nonref and next_slot - count > 2:
+            return False  # more than the last couple of slots would repeat a frame they did not show
         if next_slot > len(buffer):
             buffer = _grown(buffer, next_slot)
+            luma = _grown(luma, len(buffer)) if luma is not None else None
         buffer[count:next_slot] = buffer[count - 1]
+        if luma is not None:
+            luma[count:next_slot] = luma[count - 1]
+            self._luma = luma[:next_slot].copy() if len(luma) > 1.25 * next_slot + 4 else luma[:next_slot]
         self._source_fps = source_fps
+        self.frames_decoded = decoded
         self._frame_span = frame_span
         self._frame_times = np.arange(next_slot, dtype=np.float64) / self.fps
         # a view of the first frames (contiguous); copied only when the estimate left much unused
         self._frames = buffer[:next_slot].copy() if len(buffer) > 1.25 * next_slot + 4 else buffer[:next_slot]
+        return True
 
     def _decode_audio(self) -> None:
         """One pass over the audio stream, resampled to 16 kHz mono (silence when there is none)."""
@@ -316,7 +390,7 @@ class ClipMedia:
     def release(self) -> None:
         """Drop decoded arrays and features (the next access decodes again)."""
         with self._decode_lock, self._audio_lock, self._feature_lock:
-            self._frames = self._frame_times = self._audio = None
+            self._frames = self._frame_times = self._audio = self._luma = None
             self._duration = self._frame_span = None
             self._features.clear()
             self._feature_locks.clear()
@@ -364,6 +438,39 @@ def _to_rgb(frame: Any, width: int, height: int) -> np.ndarray:
             rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
         return rgb
     return frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="FAST_BILINEAR")
+
+
+def _constant_period(stream: Any) -> float | None:
+    """Seconds between frames of a constant-rate video stream; None when the rate is unknown or varies."""
+    avg, base = stream.average_rate, stream.base_rate or stream.guessed_rate
+    if not avg or not base or abs(float(avg) - float(base)) > 0.01 * float(base):
+        return None
+    return 1.0 / float(avg)
+
+
+def _luma_size(width: int, height: int, cap: int | None) -> tuple[int, int] | None:
+    """(w, h) the detail luma is kept at: the source's own size, shrunk to `cap` wide (even sizes); None: not kept."""
+    if not cap or not width or not height:
+        return None
+    if width <= cap:
+        return width, height
+    return cap, max(2, int(round(height * cap / width / 2)) * 2)
+
+
+_EIGHT_BIT_LUMA_FIRST = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"})
+
+
+def _to_luma(frame: Any, width: int, height: int) -> np.ndarray:
+    """The frame's luma plane at (width, height): a copy of the plane itself when the sizes match."""
+    import cv2
+
+    if frame.format.name in _EIGHT_BIT_LUMA_FIRST:
+        y = _plane(frame.planes[0])
+    else:
+        y = frame.to_ndarray(format="gray")
+    if y.shape != (height, width):
+        return cv2.resize(y, (width, height), interpolation=cv2.INTER_AREA)
+    return y
 
 
 def _grown(buffer: np.ndarray, needed: int) -> np.ndarray:

@@ -43,6 +43,7 @@ class ProbeConfig(BaseModel):
     fps: float = Field(12.5, gt=0, le=30, description="frame rate the probes want the clip decoded at")
     width: int = Field(320, ge=64, le=1920)
     height: int = Field(180, ge=36, le=1080)
+    luma_width: int | None = Field(640, ge=64, le=3840, description="keep each sampled frame's luma this wide (faces and mouths); None: not kept")
     thresholds: str | None = Field(None, description="thresholds JSON (default: the bundled fitted file)")
     tie_margin: float = Field(0.02, ge=0.0, description="pairwise: normalised score difference below which it abstains")
 
@@ -75,7 +76,7 @@ class ProbeJudge:
     @property
     def media_options(self) -> dict[str, Any]:
         """How callers should open clips for this judge: `ClipMedia.open(path, scene, **judge.media_options)`."""
-        return {"fps": self.config.fps, "size": (self.config.width, self.config.height)}
+        return {"fps": self.config.fps, "size": (self.config.width, self.config.height), "luma_width": self.config.luma_width}
 
     # decisions ------------------------------------------------------------------------------
 

@@ -127,3 +127,51 @@ def test_from_arrays():
     frames = np.zeros((10, 20, 30, 3), np.uint8)
     media = ClipMedia.from_arrays(frames, np.zeros(16000, np.float32), fps=5.0)
     assert media.duration_s == 2.0 and media.size == (30, 20) and len(media.sha256) == 64
+
+
+def _moving_clip(path: Path, seconds: float = 4.0, fps: int = 25) -> Path:
+    """A silent clip of a bright square gliding over a noisy field: x264 codes it with B frames."""
+    import av
+
+    rng = np.random.default_rng(0)
+    field = rng.integers(0, 255, (96, 160, 3), dtype=np.uint8)
+    container = av.open(str(path), "w")
+    v = container.add_stream("libx264", rate=fps, options={"bf": "3", "b-pyramid": "normal"})
+    v.width, v.height, v.pix_fmt = 160, 96, "yuv420p"
+    for i in range(int(seconds * fps)):
+        img = field.copy()
+        x = (3 * i) % 130
+        img[30:60, x:x + 30] = 255
+        for packet in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+            container.mux(packet)
+    for packet in v.encode():
+        container.mux(packet)
+    container.close()
+    return path
+
+
+def test_sampling_skips_unused_frames_and_keeps_a_full_decodes_frames(tmp_path):
+    clip = _moving_clip(tmp_path / "moving.mp4")
+    fast = ClipMedia.open(clip, None, fps=12.5, size=(80, 48), luma_width=160)
+    full = ClipMedia.open(clip, None, fps=12.5, size=(80, 48), luma_width=160)
+    assert full._decode_video_pass(skip_nonref=False)
+    assert fast.frames.shape == full._frames.shape == (50, 48, 80, 3)
+    assert fast.frames_decoded < full.frames_decoded == 100  # non-reference frames between samples skipped
+    assert np.array_equal(fast.frames, full._frames)
+    assert np.array_equal(fast.luma, full._luma)
+    assert fast.duration_s == pytest.approx(full.duration_s)
+
+
+def test_luma_keeps_detail_of_the_sampled_frames(tmp_path):
+    clip = _moving_clip(tmp_path / "moving.mp4")
+    media = ClipMedia.open(clip, None, fps=12.5, size=(80, 48), luma_width=160)
+    assert media.luma.shape == (50, 96, 160) and media.luma.dtype == np.uint8
+    import cv2
+
+    small = cv2.resize(media.luma[10], (80, 48), interpolation=cv2.INTER_AREA).astype(float)
+    gray = cv2.cvtColor(media.frames[10], cv2.COLOR_RGB2GRAY).astype(float)
+    assert np.corrcoef(small.ravel(), gray.ravel())[0, 1] > 0.95  # the same picture, finer
+    plain = ClipMedia.open(clip, None, fps=12.5, size=(80, 48))
+    assert plain.luma.shape == (50, 48, 80)  # without luma_width: the frames' own luma
+    with pytest.raises(MediaError, match="luma_width"):
+        ClipMedia.open(clip, None, size=(80, 48), luma_width=40)
