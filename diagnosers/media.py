@@ -387,6 +387,12 @@ class ClipMedia:
         b = max(a, int(end * SAMPLE_RATE))
         return self.audio[a:b]
 
+    def release_picture(self) -> None:
+        """Drop the decoded frames and luma but keep the sound and the computed features (a pass over many
+        clips that needs each picture once keeps one decoded picture at a time; a later access decodes again)."""
+        with self._decode_lock:
+            self._frames = self._luma = None
+
     def release(self) -> None:
         """Drop decoded arrays and features (the next access decodes again)."""
         with self._decode_lock, self._audio_lock, self._feature_lock:

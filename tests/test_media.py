@@ -175,3 +175,15 @@ def test_luma_keeps_detail_of_the_sampled_frames(tmp_path):
     assert plain.luma.shape == (50, 48, 80)  # without luma_width: the frames' own luma
     with pytest.raises(MediaError, match="luma_width"):
         ClipMedia.open(clip, None, size=(80, 48), luma_width=40)
+
+
+def test_release_picture_keeps_sound_and_features_and_decodes_the_same_picture_again(tmp_path):
+    clip = _moving_clip(tmp_path / "moving.mp4")
+    media = ClipMedia.open(clip, None, fps=12.5, size=(80, 48), luma_width=160)
+    frames, luma, audio = media.frames.copy(), media.luma.copy(), media.audio
+    calls = []
+    media.feature("mean", lambda m: calls.append(1) or float(m.frames.mean()))
+    media.release_picture()
+    assert not media.decoded and media.audio is audio  # the sound is kept
+    assert media.feature("mean", lambda m: calls.append(1) or 0.0) == pytest.approx(frames.mean()) and len(calls) == 1
+    assert np.array_equal(media.frames, frames) and np.array_equal(media.luma, luma)

@@ -35,16 +35,41 @@ def speech_labels(manifest: Clip) -> tuple[list[tuple[float, float]], dict[int, 
     return heard, seconds
 
 
+class _OnePictureAtATime(Sequence):
+    """Items holding a `ClipMedia` (or the media themselves), iterated so that only the current clip's picture
+    stays decoded: a fit over hundreds of clips would otherwise hold ~100 MB of frames per clip."""
+
+    def __init__(self, items: Sequence, media_of=lambda item: item[0]):
+        self.items, self.media_of = items, media_of
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, k):
+        return self.items[k]
+
+    def __iter__(self):
+        for item in self.items:
+            yield item
+            self.media_of(item).release_picture()
+
+
 def fit_probe_models(samples: Sequence[tuple[ClipMedia, Clip]]) -> dict:
-    """Fit the speech, grading, music and sound-cue models on (media, manifest) pairs; returns a summary."""
+    """Fit the speech, grading, music, sound-cue, action and face-scale models on (media, manifest)
+    pairs; returns a summary."""
+    from diagnosers.probes.actions import fit_action_model
     from diagnosers.probes.cues import fit_cue_reference
+    from diagnosers.probes.faces import fit_faces_model
     from diagnosers.probes.grade import fit_grading_model
     from diagnosers.probes.soundscape import fit_music_model
     from diagnosers.probes.speech_model import fit_speech_model
 
+    samples = _OnePictureAtATime(samples)
     speech = fit_speech_model((m, *speech_labels(man)) for m, man in samples)
-    def clean_of(faults: set[str]) -> list[ClipMedia]:
-        return [m for m, man in samples if not ({f.fault for f in man.faults} & faults)]
+
+    def clean_of(faults: set[str]) -> Sequence[ClipMedia]:
+        return _OnePictureAtATime([m for m, man in samples.items if not ({f.fault for f in man.faults} & faults)],
+                                  media_of=lambda m: m)
 
     # luminance is only changed by lighting faults and grade drift; warmth and saturation by colour faults and drift
     per_target = {"luminance": clean_of({"lighting_conflict", "mood_drift"}),
@@ -53,5 +78,9 @@ def fit_probe_models(samples: Sequence[tuple[ClipMedia, Clip]]) -> dict:
     grading = fit_grading_model(per_target) if min(len(v) for v in per_target.values()) >= 10 else None
     fit_music_model(samples)
     cues = fit_cue_reference(samples)
+    # the action model reads the speech model's aligned lines, the faces model reads both: fit them last
+    actions = fit_action_model(samples)
+    faces = fit_faces_model(samples)
     return {"speech_frames": speech["frames"], "speech_train_accuracy": round(speech["train_accuracy"], 4),
-            "grading_clips": grading["clips"] if grading else 0, "cue_kinds": len(cues.get("cues", cues))}
+            "grading_clips": grading["clips"] if grading else 0, "cue_kinds": len(cues.get("cues", cues)),
+            "action_lines": actions["lines"], "face_lines": faces["face"].get("lines", 0)}

@@ -205,6 +205,7 @@ def _f(x: float | None) -> str:
 
 def _fit_models(generator: str, suite_ref: str, clips: int, seed_start: int, store_url: str, workers: int) -> dict[str, Any]:
     """Render (or reuse) the fitting clips, then fit the speech and grading models on them."""
+    from diagnosers.base import build_judge
     from diagnosers.media import ClipMedia
     from diagnosers.probes.fitting import fit_probe_models
     from flows.work import render_clip, store_for, suite_for
@@ -218,7 +219,8 @@ def _fit_models(generator: str, suite_ref: str, clips: int, seed_start: int, sto
         with ProcessPoolExecutor(max_workers=workers) as pool:
             refs = list(pool.map(render_clip, *zip(*args)))
     store, suite = store_for(store_url), suite_for(suite_ref)
-    samples = [(ClipMedia(store.local_path(ref.video_key), suite.scene(ref.scene), fps=12.5),
+    options = build_judge("probes").media_options  # open the clips exactly as the judge will
+    samples = [(ClipMedia(store.local_path(ref.video_key), suite.scene(ref.scene), **options),
                 Clip.model_validate(store.get_json(ref.manifest_key))) for ref in refs if ref.status.value == "ok"]
     return fit_probe_models(samples)
 
