@@ -1,4 +1,4 @@
-"""Non-speech audio probes: ambience floor, background level, scripted sound onsets, music mood and drift.
+"""Non-speech audio probes: ambience floor, background level, music mood and drift.
 
 The music probe describes the bed from a long-window spectrogram (256 ms, 3.9 Hz bins) of the whole
 clip: a time median over ~1 s keeps sustained notes (pads, bass, drones hold for a bar) and drops
@@ -6,9 +6,8 @@ speech, whose harmonics glide; peaks above the local spectral median are the bed
 (`tonal_excess`). The mood's valence is read from the key of those tones and from a low drone;
 drift from the bed's floor level, tones and low-band rhythm changing between the clip's halves.
 Two logistic models combine the descriptors (`music_model.json`, fitted on labelled fitting clips
-by `fit_music_model`; decision 091). Scripted sound cues are read with a template per kind of
-sound, calibrated on played cues of fitting clips (`fit_cue_reference`, key "cues" of the same
-file; decision 108).
+by `fit_music_model`; decision 091). The scripted-sound probe (`cues.py`) keeps its per-kind
+readings under the key "cues" of the same file (`fit_cue_reference`; decision 150).
 """
 
 from __future__ import annotations
@@ -38,6 +37,9 @@ LONG_SPECTRUM_HZ = 4000.0  # the ambience floor is read up to 4 kHz
 SUSTAIN_FRAMES = 7  # time median over 7 hops (0.9 s): a held note survives, a syllable's harmonic does not
 BASELINE_BINS = 41  # local spectral median over 160 Hz: the noise/speech floor under the tones
 BASELINE_STEP = 8
+# Log bands the ambience floor is read in (equal weight per band, not per bin: a bed that fills only
+# the low octaves, an engine or wind, counts; decision 151)
+AMBIENCE_BANDS = np.geomspace(100.0, 4000.0, 9)
 CONFLICT_FEATURES = ("key_median", "key_mean", "drone")
 DRIFT_FEATURES = ("floor_change", "tone_change", "rhythm_change")
 
@@ -123,18 +125,22 @@ def tonal_excess(media: ClipMedia) -> tuple[np.ndarray, np.ndarray]:
 def ambience_floor(media: ClipMedia) -> float | None:
     """How far the clip's sound floor sits under its loudest sustained tone (nats, 100 Hz-4 kHz).
 
-    Floor = median over bins of each bin's 10th percentile over time of the long-window log power
-    (the quietest moments between notes and words); tone = median over frames of the loudest bin
-    (100 Hz-2.1 kHz) of the 7-frame time median (the music's held tones). An ambience bed fills the
-    floor, music alone leaves it empty. None for clips shorter than ~0.5 s.
+    Floor = per log band (8 bands, 1.6x wide, 100 Hz-4 kHz), the median over the band's bins of each
+    bin's 10th percentile over time of the long-window log power (the quietest moments between notes
+    and words); tone = median over frames of the loudest bin (100 Hz-2.1 kHz) of the 7-frame time
+    median (the music's held tones). Score = tone minus the bands' mean floor: an ambience bed fills
+    the floor in the bands it covers (an idling engine or wind fills only the low ones), music and
+    speech alone leave it near silence (decisions 092, 151). None for clips shorter than ~0.5 s.
     """
     logp, held, freqs = long_spectrum(media)
     if len(logp) < 4:
         return None
-    band = (freqs >= 100) & (freqs <= 4000)
-    floor = float(np.median(np.percentile(logp[:, band], 10, axis=0)))
-    tone = float(np.median(held[:, band[: held.shape[1]]].max(axis=1)))
-    return tone - floor
+    quiet = np.percentile(logp, 10, axis=0)
+    band = np.digitize(freqs, AMBIENCE_BANDS) - 1
+    floors = [float(np.median(quiet[band == b])) for b in range(len(AMBIENCE_BANDS) - 1) if np.any(band == b)]
+    tones = freqs[: held.shape[1]] >= AMBIENCE_BANDS[0]
+    tone = float(np.median(held[:, tones].max(axis=1)))
+    return tone - float(np.mean(floors))
 
 
 def _chroma(excess: np.ndarray, freqs: np.ndarray) -> np.ndarray:
@@ -257,10 +263,10 @@ def fit_music_model(samples: Iterable[tuple], out: Path = MODEL) -> dict:
 def soundscape(media: ClipMedia) -> list[ModeScore]:
     """Sound outside speech measured against the scripted atmosphere.
 
-    - missing ambient sound: how far the sound floor sits under the music's loudest sustained
-      tone (`ambience_floor`, nats; decision 092): ambience (rain, traffic, room tone, crowd) fills
-      the quiet moments between notes and words in every band, music and speech alone leave them
-      near silence;
+    - missing ambient sound: how far the sound floor, per log band, sits under the music's loudest
+      sustained tone (`ambience_floor`, nats; decisions 092, 151): ambience (rain, traffic, room
+      tone, crowd) fills the quiet moments between notes and words in the bands it covers, music
+      and speech alone leave them near silence;
     - overpowering background: the bed's level (60th percentile of the speech-free frames' dBFS;
       the quietest 20 % of all frames when there are none) minus the dialogue level (60th
       percentile of the speech frames), the dialogue level held inside a normal mix's -24..-18 dBFS
