@@ -88,11 +88,40 @@ def test_action_missing_is_high_for_a_talking_head_and_low_for_a_raised_arm(scen
     assert still.score == still.lines[3]
 
 
-def test_action_missing_is_not_measured_in_a_moving_shot(scene):
-    """A camera move displaces the whole picture, so displacement from the line's start says nothing."""
-    moving = _with_movement(scene, 3, Movement.push_in)
-    ms = measure_all(_media(_talking(50, arm=True), moving, {3: (0.4, 3.6)}), {"mp.action_missing"})["mp.action_missing"]
+def _zoomed(frames: np.ndarray, per_frame: float) -> np.ndarray:
+    """Each frame zoomed about the centre by (1 + per_frame) ** k: a push-in."""
+    return np.stack([_zoom(f, (1.0 + per_frame) ** k, 0.0) for k, f in enumerate(frames)])
+
+
+def test_action_missing_undoes_a_push_in(scene):
+    """A push-in enlarges the whole picture; with the camera undone a talking head still reads as
+    missing its action and a raised arm as performing it."""
+    pushed = _with_movement(scene, 3, Movement.push_in)
+    spans = {3: (0.4, 3.6)}
+    still = measure_all(_media(_zoomed(_talking(50), 0.004), pushed, spans), {"mp.action_missing"})["mp.action_missing"]
+    acted = measure_all(_media(_zoomed(_talking(50, arm=True), 0.004), pushed, spans), {"mp.action_missing"})["mp.action_missing"]
+    assert set(still.lines) == {3} and set(acted.lines) == {3}
+    assert still.lines[3] > acted.lines[3] + 1.0, (still.lines, acted.lines)
+
+
+def test_action_missing_is_not_measured_in_a_pan(scene):
+    """A pan slides the set and the figures by different amounts (parallax): not measured."""
+    panning = _with_movement(scene, 3, Movement.pan_left)
+    ms = measure_all(_media(_talking(50, arm=True), panning, {3: (0.4, 3.6)}), {"mp.action_missing"})["mp.action_missing"]
     assert ms.lines == {} and ms.score is None
+
+
+def test_action_line_without_speech_gets_its_share_of_its_shot(scene):
+    """A line the aligner did not find is measured over its share of its scripted shot, when the clip
+    has as many detected shots as the script (kitchen-quarrel: three shots, line 3 alone in the last)."""
+    from diagnosers.probes.actions import line_windows
+
+    media = _media(_talking(50), scene, {})
+    media.feature("shot_spans", lambda m: [Span(0.0, 0.8), Span(0.8, 1.6), Span(1.6, 4.0)])
+    assert line_windows(media)[3] == Span(1.6, 4.0)
+    other = _media(_talking(50), scene, {})
+    other.feature("shot_spans", lambda m: [Span(0.0, 1.6), Span(1.6, 4.0)])
+    assert 3 not in line_windows(other)  # shot counts differ: no guess
 
 
 def test_action_missing_reads_a_slow_lean_as_an_action(scene):

@@ -68,7 +68,8 @@ def _warp_residual(before: np.ndarray, after: np.ndarray) -> tuple[float, float]
 
 
 def picture_jumps(media: ClipMedia) -> list[tuple[int, float, float]]:
-    """(frame index, warp gain, tone change) at every frame whose picture change is a spike over its neighbours."""
+    """(frame index, warp gain, tone change) at every frame whose picture change is a spike over its neighbours
+    (gain 0 where the tones change by `TONE_CHANGE` or more: such a spike scores 0 anyway)."""
 
     def compute(m: ClipMedia) -> list[tuple[int, float, float]]:
         import cv2
@@ -93,11 +94,15 @@ def picture_jumps(media: ClipMedia) -> list[tuple[int, float, float]]:
             neighbours = np.delete(raw[lo:hi], i - lo)
             noise = float(np.median(neighbours)) if len(neighbours) else 0.0
             if raw[i] > 3.0 and raw[i] > 2.5 * noise + 1.0:
+                tones = _tone_change(g[i - 1], g[i])
+                if tones >= TONE_CHANGE:  # scores 0 whatever a warp explains: skip the search (the costly part)
+                    out.append((i, 0.0, tones))
+                    continue
                 # the neighbours' ordinary motion (mouths, gestures) is change no warp can explain
                 others = [k for k in range(lo, hi) if k != i]
                 noise = float(np.median([np.abs(small(k) - small(k - 1)).mean() for k in others])) if others else 0.0
                 r, best = _warp_residual(small(i - 1), small(i))
-                out.append((i, 1.0 - max(0.0, best - noise) / max(r - noise, 1e-6), _tone_change(g[i - 1], g[i])))
+                out.append((i, 1.0 - max(0.0, best - noise) / max(r - noise, 1e-6), tones))
         return out
 
     return media.feature("cuts:picture_jumps", compute)

@@ -1,0 +1,329 @@
+"""Scripted actions: does the speaker's body end up somewhere else than where the line began?
+
+`action_scores` gives `mp.action_missing` its per-line scores for the `motion` probe (decisions 107, 161).
+Per action line the window runs from 0.2 s before its aligned span (or, for a line the aligner did
+not find, its share of the detected shot: `line_windows`) to 0.6 s after, inside the shot it starts
+in, frozen frames left out. Every frame of the window is compared with its first frame after undoing
+the camera (`displacement`); the areas that moved are measured in head areas around the speaker's
+mouth (`speaker_anchor`, `region_areas`), and a logistic model fitted on labelled clips
+(`action_model.json`, `fit_action_model`) turns them into the log-odds that the action is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from diagnosers.media import ClipMedia
+from diagnosers.probes.align import align_lines
+from diagnosers.probes.features import Span, cuts, frames_in, gray, shot_spans
+from scenes.vocabulary import EMOTION_AFFECT
+
+ACTION_MODEL = Path(__file__).with_name("action_model.json")
+ACTION_WINDOW = (0.2, 0.6)  # seconds before an action line's start and after its end that its window adds
+# (actions are drawn from the line's start and often held a little past its end)
+MOVED_DIFF = 8.0  # grey levels (8x8 block mean) from the window's first frame at which a block counts as moved:
+# above breathing and codec noise on still figures (1-3), below an arm or body edge crossing the block (20+)
+
+# head radius (half height) in frame heights by scripted shot size, for speakers whose face is not
+# found (wide shots): a close-up's face fills about half the frame, a wide shot's whole figure about half of it
+HEAD_RADIUS = {
+    "extreme_wide": 0.027, "wide": 0.044, "full": 0.062, "medium": 0.11,
+    "medium_close_up": 0.155, "close_up": 0.22, "extreme_close_up": 0.36,
+}
+# Camera moves measured (decision 161). Pans and tilts are not: the set behind a figure slides at
+# another speed than the figure (parallax), and what is left after undoing either reads like a
+# moving figure (fitting clips, scene-grouped cross-validation: AUC 0.13-0.39 on pan/tilt lines, 3 missing of 42).
+# Hand-held lines are measured for coverage but read worse than the rest (0.58-0.82; decision 161).
+MEASURED_MOVES = ("static", "push_in", "pull_out", "handheld")
+# An extreme close-up shows a face and no arm or shoulder line (fitting clips: AUC 0.5 on its lines).
+UNMEASURED_SIZES = ("extreme_close_up",)
+FACE_MIN_DX = 8.0  # pupils at least this far apart (px) anchor the speaker by their face; smaller "faces" are
+# mostly patterns in wide shots that put the anchor on the wrong figure (static lines: AUC 0.93 with every face, 0.98 from 8 px)
+# Regions around the mouth, in head radii (rows: - = above): above the head, beside it, the chest.
+# Beat gestures of talking hands stay below the chest; a raised arm, a lean, a reach or a change of
+# posture moves the figure at chest height and above (static lines: AUC 0.89 counting everything
+# below the mouth, 0.93 stopping 3 radii under it).
+REGIONS = {"above": (-6.0, -0.5), "head": (-0.5, 0.5), "chest": (0.5, 3.0)}
+REACH = 6.0  # head radii to either side of the mouth an arm can reach
+FEATURES = ("above", "head", "chest", "face", "above_end", "head_end", "chest_end", "arousal")
+BLUR = 2.0  # px (decode size): sideways moves are compared blurred (hand-held lines: AUC 0.64 -> 0.70)
+SIDEWAYS_MOVES = ("pan_left", "pan_right", "tilt_up", "tilt_down", "handheld")
+CAMERA_SIZE = (80, 45)  # the camera is estimated at a quarter of the decode size
+
+
+@lru_cache(maxsize=2)
+def _model(path: str) -> dict | None:
+    p = Path(path)
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
+
+
+def measured(shot) -> bool:
+    return shot is not None and shot.movement.value in MEASURED_MOVES and shot.size.value not in UNMEASURED_SIZES
+
+
+def line_windows(media: ClipMedia) -> dict[int, Span]:
+    """Each action line's time on screen: its aligned span, else (the aligner found no speech for it)
+    its share of its scripted shot's detected span by text length, when the clip has as many detected
+    shots as the script has shots."""
+    scene = media.scene
+    spans = {ls.index: ls.span for ls in align_lines(media) if ls.span is not None}
+    detected = shot_spans(media)
+    out = {}
+    for i, line in enumerate(scene.lines):
+        if line.action is None:
+            continue
+        if i in spans:
+            out[i] = spans[i]
+            continue
+        k = _shot_index(scene, i)
+        if k is None or len(detected) != len(scene.shots) or not scene.shots[k].lines:
+            continue
+        own = [j for j in scene.shots[k].lines if j < len(scene.lines)]
+        weights = [max(1, len(scene.lines[j].text)) for j in own]
+        a, b = detected[k].start, detected[k].end
+        before = sum(w for j, w in zip(own, weights, strict=True) if j < i)
+        share = (b - a) / sum(weights)
+        out[i] = Span(a + before * share, a + (before + weights[own.index(i)]) * share)
+    return out
+
+
+def action_features(media: ClipMedia) -> dict[int, dict[str, float]]:
+    """Per measured action line: moved areas (head areas) per region, largest over the window and
+    mean over its last three frames, plus the scripted emotion's arousal."""
+
+    def compute(m: ClipMedia) -> dict[int, dict[str, float]]:
+        from diagnosers.probes.picture import block_motion, still_runs
+
+        scene = m.scene
+        n = len(m.frame_times)
+        frozen = np.zeros(n, bool)
+        for a, b in still_runs(m):
+            frozen[a:b] = True
+        cut_frames = sorted(m.frame_index(c) for c in cuts(m))
+        out = {}
+        for i, span in line_windows(m).items():
+            shot = scene.shots[k] if (k := _shot_index(scene, i)) is not None else None
+            if not measured(shot):
+                continue
+            span_idx = frames_in(m, span)
+            if len(span_idx) < 3 or frozen[span_idx].mean() >= 0.5:
+                continue
+            start = int(span_idx[0])
+            lo = max([0] + [c + 1 for c in cut_frames if c <= start])
+            hi = min([n] + [c - 1 for c in cut_frames if c > start])
+            k0 = max(lo, m.frame_index(max(0.0, span.start - ACTION_WINDOW[0])))
+            k1 = min(hi, m.frame_index(span.end + ACTION_WINDOW[1]) + 1)
+            idx = np.array([k for k in range(k0, k1) if not frozen[k]], int)
+            inside = span_idx[(span_idx >= lo) & (span_idx < hi) & ~frozen[span_idx]]
+            if len(idx) < 4 or len(inside) < 3:
+                continue
+            my, mx, radius = speaker_anchor(m, i, idx, inside, shot, block_motion(m))
+            if shot.movement.value != "static":  # every other frame: the camera fit is the costly part
+                idx = np.concatenate([idx[:-1:2], idx[-1:]])
+            moved = displacement(m, idx, shot.movement.value, (my, mx, radius)) > MOVED_DIFF
+            feats = region_areas(moved, my, mx, radius)
+            feats["arousal"] = float(EMOTION_AFFECT[scene.lines[i].emotion][1])
+            out[i] = feats
+        return out
+
+    return media.feature("actions:features", compute)
+
+
+def action_scores(media: ClipMedia):
+    """`mp.action_missing`: per measured action line, the fitted log-odds that the action is missing
+    (without a model: less moved area above the chest than on the face, as a log ratio)."""
+    from diagnosers.probes.base import ModeScore
+
+    feats = action_features(media)
+    spans = line_windows(media)
+    model = _model(str(ACTION_MODEL))
+    scores = {i: _score(f, model) for i, f in feats.items()}
+    windows = [(spans[i].start, spans[i].end, s) for i, s in scores.items()]
+    return ModeScore("mp.action_missing", max(scores.values()) if scores else None, scores, windows)
+
+
+def _vector(f: dict[str, float]) -> np.ndarray:
+    return np.array([f[k] if k == "arousal" else np.log(f[k] + 0.1) for k in FEATURES])
+
+
+def _score(f: dict[str, float], model: dict | None) -> float:
+    if model is None:
+        return float(np.log(f["face"] + 0.1) - np.log(f["above"] + f["head"] + f["chest"] + 0.1))
+    z = (_vector(f) - np.asarray(model["mean"])) / np.asarray(model["scale"])
+    return float(z @ np.asarray(model["coef"]) + model["intercept"])
+
+
+def speaker_anchor(media: ClipMedia, line: int, idx: np.ndarray, inside: np.ndarray, shot,
+                   motion: np.ndarray) -> tuple[float, float, float]:
+    """(mouth row, mouth column, head radius), in 8-pixel blocks of the decode size, of the line's
+    speaker at the window's start.
+
+    The speaker's face when eye-pair faces with pupils `FACE_MIN_DX` apart or more are seen in the
+    window (`face_tracking`): the only face of a single or over-the-shoulder shot, the one in the
+    speaker's place in the script's left-to-right staging when as many faces as subjects are seen,
+    else the face whose mouth opening varies most; mouth 0.9 pupil separations under the eyes,
+    head radius 1.5 of them. Otherwise the block that changes in the most frames of the line (a
+    talking mouth never stops for long), with the head radius of the scripted shot size.
+    """
+    from diagnosers.probes.face_tracking import face_tracks
+    from diagnosers.probes.faces import stage_order
+
+    t0, t1 = float(media.frame_times[idx[0]]), float(media.frame_times[idx[-1]])
+    present = [tr.between(t0, t1) for tr in face_tracks(media)]
+    most = max((len(fs) for fs in present), default=0)
+    present = [fs for fs in present if len(fs) >= max(2, 0.5 * most) and np.median([f.dx for f in fs]) >= FACE_MIN_DX]
+    if present:
+        facing = list(shot.subjects)
+        if shot.angle.value == "over_shoulder" and len(facing) >= 2:
+            facing = facing[:1]
+        if len(facing) == 1 and len(present) >= 1:
+            fs = max(present, key=len)
+        elif len(facing) == len(present) and media.scene.lines[line].speaker in facing:
+            order = {c: k for k, c in enumerate(stage_order(media.scene))}
+            facing.sort(key=lambda c: order.get(c, 99))
+            present.sort(key=lambda fs: float(np.median([f.x for f in fs])))
+            fs = present[facing.index(media.scene.lines[line].speaker)]
+        else:
+            fs = max(present, key=lambda fs: float(np.std([f.mouth or 0.0 for f in fs])))
+        first = min(fs, key=lambda f: f.t)
+        dx = float(np.median([f.dx for f in fs]))
+        return (first.y + 0.9 * dx) / 8.0, first.x / 8.0, 1.5 * dx / 8.0
+    persistence = (motion[inside] > 1.5).mean(axis=0)
+    my, mx = np.unravel_index(int(np.argmax(persistence)), persistence.shape)
+    return float(my), float(mx), max(0.5, HEAD_RADIUS.get(shot.size.value, HEAD_RADIUS["medium"]) * motion.shape[1])
+
+
+def displacement(media: ClipMedia, idx: np.ndarray, movement: str, focus: tuple[float, float, float] | None = None) -> np.ndarray:
+    """(len(idx) - 1, rows, cols) block mean |Δluma| (blocks of 8 decode pixels, measured at half size)
+    of each frame against the window's first frame with the camera undone.
+
+    Static shots: the first frame as it is. Moving shots: the first frame warped by the affine motion
+    that OpenCV's ECC fits between the two at `CAMERA_SIZE` (each frame starting from the previous
+    frame's estimate). Sideways moves (pans, tilts, hand-held sway) slide the set and the figures by
+    different amounts, so a second motion is fitted on a box around the speaker (`focus`: mouth row,
+    column, head radius in blocks; head to hips), each block keeps the smaller of its two
+    differences, and both pictures are blurred by `BLUR` px first (what a fit leaves is a pixel or
+    two along edges). The reference is matched to the frame's tones by a robust linear fit (a grade
+    drifting during the line changes every block without moving anything).
+    """
+    import cv2
+
+    g = gray(media)
+    height, width = g.shape[1:]
+    rows, cols = height // 8, width // 8
+    half = (cols * 4, rows * 4)  # half the decode size, whole blocks
+
+    def small(k: int, size: tuple[int, int]) -> np.ndarray:
+        return cv2.resize(g[k][: rows * 8, : cols * 8], size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    ref, ref_cam = small(idx[0], half), small(idx[0], CAMERA_SIZE)
+    masks: list[np.ndarray | None] = [None]
+    if focus is not None and movement in SIDEWAYS_MOVES:
+        my, mx, radius = (v * 8 * CAMERA_SIZE[0] / (cols * 8) for v in focus)
+        box = np.zeros(CAMERA_SIZE[::-1], np.uint8)
+        box[int(max(0, my - 3 * radius)): int(min(CAMERA_SIZE[1], my + 8 * radius)),
+            int(max(0, mx - 3 * radius)): int(min(CAMERA_SIZE[0], mx + 3 * radius))] = 1
+        if box.sum() > 20:
+            masks.append(box)
+    warps = [np.eye(2, 3, dtype=np.float32) for _ in masks]
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 15, 1e-3)
+    blur = BLUR / 2 if movement in SIDEWAYS_MOVES else 0.0  # in half-size pixels
+    out = np.empty((len(idx) - 1, rows, cols), np.float32)
+    for j, k in enumerate(idx[1:]):
+        frame = small(k, half)
+        if movement == "static":
+            refs = [ref]
+        else:
+            cam = small(k, CAMERA_SIZE)
+            refs = []
+            for w, mask in enumerate(masks):
+                try:
+                    _, warps[w] = cv2.findTransformECC(ref_cam, cam, warps[w], cv2.MOTION_AFFINE, criteria, mask, 3)
+                except cv2.error:  # no convergence: keep the previous frame's estimate
+                    pass
+                scaled = warps[w].copy()
+                scaled[:, 2] *= half[0] / CAMERA_SIZE[0]
+                refs.append(cv2.warpAffine(ref, scaled, half, borderMode=cv2.BORDER_REPLICATE))
+        seen = cv2.GaussianBlur(frame, (0, 0), blur) if blur else frame
+        best = None
+        for r in refs:
+            matched = _match_tones(r, frame)
+            if blur:
+                matched = cv2.GaussianBlur(matched, (0, 0), blur)
+            blocks = cv2.resize(np.abs(seen - matched), (cols, rows), interpolation=cv2.INTER_AREA)
+            best = blocks if best is None else np.minimum(best, blocks)
+        out[j] = best
+    return out
+
+
+def _match_tones(ref: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """`ref` mapped by the linear tone curve that best matches `frame` on its 70 % best-fitting pixels
+    (every 3rd pixel of the half-size frames, borders left out); `ref` itself when the tones already agree."""
+    x, y = ref[6:-6:3, 8:-8:3].ravel(), frame[6:-6:3, 8:-8:3].ravel()
+    if abs(float(np.median(y - x))) < 1.0:
+        return ref
+    a, b = _line_fit(x, y)
+    res = np.abs(a * x + b - y)
+    keep = res <= np.partition(res, int(0.7 * (len(res) - 1)))[int(0.7 * (len(res) - 1))]
+    a, b = _line_fit(x[keep], y[keep])
+    return a * ref + b
+
+
+def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares y = a x + b (a = 1 when x is flat)."""
+    xm, ym = float(x.mean()), float(y.mean())
+    var = float(((x - xm) ** 2).sum())
+    a = float(((x - xm) * (y - ym)).sum()) / var if var > 1.0 else 1.0
+    return a, ym - a * xm
+
+
+def region_areas(moved: np.ndarray, my: float, mx: float, radius: float) -> dict[str, float]:
+    """Moved area (in head areas, radius²) per region around the mouth: the face disc (one radius) and
+    `REGIONS` within `REACH` radii to either side, outside the face; largest over the frames and
+    mean over the last three (`<region>_end`)."""
+    _, rows, cols = moved.shape
+    yy, xx = np.mgrid[:rows, :cols]
+    face = np.hypot(yy - my, xx - mx) <= max(1.0, radius)
+    beside = ~face & (np.abs(xx - mx) <= REACH * radius)
+    area = max(1.0, radius * radius)
+    out = {"face": float(moved[:, face].sum(axis=1).max()) / area}
+    for name, (top, bottom) in REGIONS.items():
+        region = beside & (yy >= my + top * radius) & (yy < my + bottom * radius)
+        per_frame = moved[:, region].sum(axis=1) / area
+        out[name] = float(per_frame.max())
+        out[name + "_end"] = float(per_frame[-3:].mean())
+    return out
+
+
+def _shot_index(scene, line: int) -> int | None:
+    for k, shot in enumerate(scene.shots):
+        if line in shot.lines:
+            return k
+    return None
+
+
+def fit_action_model(samples: Iterable[tuple], out: Path = ACTION_MODEL) -> dict:
+    """Logistic regression of "the action is missing" on `FEATURES` (log areas + arousal) over the
+    measured action lines of `(media, manifest)` fitting pairs (label: an `action_missing` fault on
+    the line); writes and returns the model. Only fitting clips' manifests are read."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = [], []
+    for media, manifest in samples:
+        missing = {f.line for f in manifest.faults if f.fault == "action_missing"}
+        for i, f in action_features(media).items():
+            X.append(_vector(f))
+            y.append(i in missing)
+    X = np.asarray(X)
+    mean, scale = X.mean(axis=0), X.std(axis=0) + 1e-9
+    clf = LogisticRegression(C=1.0, max_iter=1000).fit((X - mean) / scale, np.asarray(y))
+    model = {"features": list(FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
+             "coef": clf.coef_[0].tolist(), "intercept": float(clf.intercept_[0]), "lines": len(y), "missing": int(sum(y))}
+    out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    _model.cache_clear()
+    return model
