@@ -37,8 +37,9 @@ def _line(kind: str, seconds: float, rng: np.random.Generator, f0: float = 140.0
     if kind == "whisper":
         x = rng.standard_normal(len(t))
         x = np.diff(x, prepend=0.0)  # breathy noise, tilted up
-    else:
-        x = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 15))
+    else:  # a voice: harmonics of a pitch that glides a semitone either way (a held pitch reads as a tone)
+        phase = 2 * np.pi * np.cumsum(f0 * 2 ** (np.sin(2 * np.pi * 1.5 * t) / 12)) / SAMPLE_RATE
+        x = sum(np.sin(k * phase) / k for k in range(1, 15))
     x = x * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t) ** 2)  # syllable rhythm
     return _rms_to(x, LEVEL[kind])
 
@@ -138,3 +139,94 @@ def test_a_line_carried_by_the_other_visible_mouth_gains_mouth_evidence():
     assert 2 not in mouth_evidence(wrong)  # mara alone in her shot: nothing to compare
     lines = {k: next(s for s in voices.measure(m) if s.mode == "dp.speaker_identity_error").lines for k, m in (("r", right), ("w", wrong))}
     assert lines["w"][1] - lines["r"][1] == pytest.approx(MOUTH_WEIGHT * (mouth_evidence(wrong)[1] - mouth_evidence(right)[1]))
+
+
+# prosody (decision 120): harmonic lines whose pitch glides around a chosen level, spans as long as
+# the duration model predicts, so the script model's predictions can be played back and measured.
+
+def _glide_line(level_st: float, spread_st: float, seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    st = level_st + spread_st * np.sqrt(2) * np.sin(2 * np.pi * 1.5 * t)  # std of a sine = amplitude / sqrt(2)
+    phase = 2 * np.pi * np.cumsum(100.0 * 2 ** (st / 12)) / SAMPLE_RATE
+    x = sum(np.sin(k * phase) / k for k in range(1, 12)) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t) ** 2)
+    return _rms_to(x, LEVEL["normal"])
+
+
+def _prosody_media(lines: dict[int, tuple[float, float, float]], tone: tuple[int, float] | None = None) -> ClipMedia:
+    """Lines 0-3 of kitchen-quarrel: line i -> (pitch, spread, seconds), or a whisper when left out;
+    `tone` = (line, Hz): a steady tone over the second half of that line."""
+    from diagnosers.probes.prosody import log_seconds
+
+    scene = load_suite("mini").scene("kitchen-quarrel")
+    rng = np.random.default_rng(11)
+    spans, t = [], 0.5
+    for i, line in enumerate(scene.lines):
+        seconds = lines[i][2] if i in lines else float(np.exp(log_seconds(line, scene.character(line.speaker).voice)))
+        spans.append((round(t, 3), round(t + seconds, 3)))
+        t += seconds + 0.5
+    audio = _rms_to(rng.standard_normal(int((t + 0.5) * SAMPLE_RATE)), -45.0)
+    for i, (a, b) in enumerate(spans):
+        piece = _glide_line(*lines[i]) if i in lines else _line("whisper", b - a, rng)
+        audio[int(a * SAMPLE_RATE): int(a * SAMPLE_RATE) + len(piece)] += piece
+    if tone is not None:
+        a, b = spans[tone[0]]
+        n0, n1 = int((a + b) / 2 * SAMPLE_RATE), int(b * SAMPLE_RATE)
+        audio[n0:n1] += _rms_to(np.sin(2 * np.pi * tone[1] * np.arange(n1 - n0) / SAMPLE_RATE), -14.0)
+    frames = np.zeros((int(t * 5) + 1, 18, 32, 3), np.uint8)
+    media = ClipMedia.from_arrays(frames, audio.astype(np.float32), scene, fps=5.0)
+    media.feature("line_alignment", lambda m: [LineSpan(i, Span(a, b), 0.95) for i, (a, b) in enumerate(spans)])
+    return media
+
+
+def _as_scripted(i: int, emotion=None, voice_of: str | None = None, stretch: float = 1.0) -> tuple[float, float, float]:
+    """(pitch, spread, seconds) the script model predicts for line i (optionally another emotion or voice)."""
+    from diagnosers.probes.prosody import expected_pitch, expected_spread, log_seconds
+
+    scene = load_suite("mini").scene("kitchen-quarrel")
+    line = scene.lines[i]
+    line = line.model_copy(update={"emotion": emotion}) if emotion is not None else line
+    voice = scene.character(voice_of or line.speaker).voice
+    return (expected_pitch(voice, line.emotion, line.delivery), expected_spread(voice, line.emotion, line.delivery),
+            stretch * float(np.exp(log_seconds(line, voice))))
+
+
+def test_line_pitch_reads_the_voice_and_leaves_a_ringing_tone_out():
+    from diagnosers.probes.prosody import line_prosody
+
+    lines = {0: (19.0, 1.5, 1.4), 1: (1.0, 1.0, 2.2), 3: (5.5, 1.5, 1.5)}
+    for tone in (None, (1, 450.0)):
+        prosody = line_prosody(_prosody_media(lines, tone))
+        for i, (level, _, _) in lines.items():
+            assert prosody[i].pitch == pytest.approx(level, abs=0.5)  # under the tone half the glide is lost
+            assert prosody[i].voiced > 0.3
+        assert prosody[2].pitch is None and prosody[2].voiced < 0.05  # the whisper has no voice pitch
+
+
+def test_a_flat_line_reads_flatter_than_the_same_line_said_with_its_emotion():
+    from diagnosers.probes.prosody import flat_scores
+    from scenes import Emotion
+
+    others = {1: _as_scripted(1), 3: _as_scripted(3)}
+    scripted = flat_scores(_prosody_media({0: _as_scripted(0), **others}))
+    flat = flat_scores(_prosody_media({0: _as_scripted(0, emotion=Emotion.neutral), **others}))
+    assert scripted[0] < 0 < 2 < flat[0]  # the angry line said neutral: lower, narrower, slower
+    assert scripted[1] < 0 and flat[1] < 0  # tom's line as scripted either way
+
+
+def test_a_voice_that_changes_from_a_line_on_is_found():
+    from diagnosers.probes.prosody import voice_change
+
+    same = voice_change(_prosody_media({0: _as_scripted(0), 1: _as_scripted(1), 3: _as_scripted(3)}))
+    level, spread, seconds = _as_scripted(3)
+    changed = voice_change(_prosody_media({0: _as_scripted(0), 1: _as_scripted(1), 3: (level + 12, spread, seconds)}))
+    assert same[0] < 9
+    assert changed[0] > 50 and changed[1:] == ("tom", 3)
+
+
+def test_a_line_said_in_the_other_visible_characters_voice_reads_as_theirs():
+    from diagnosers.probes.prosody import other_voice_evidence
+
+    base = {0: _as_scripted(0), 3: _as_scripted(3)}
+    own = other_voice_evidence(_prosody_media({**base, 1: _as_scripted(1)}), 1, "mara")
+    theirs = other_voice_evidence(_prosody_media({**base, 1: _as_scripted(1, voice_of="mara")}), 1, "mara")
+    assert own < 0 < 2 < theirs

@@ -49,6 +49,8 @@ MIN_RATIO, MAX_RATIO = 0.3, 1.9  # a line lasts between these multiples of its p
 CUT_RATIO = (0.3, 0.8)  # a line cut off by the next one: this share of its length, then the next starts at once
 CUT = 4.5  # cost of a cut-off line (instead of its length cost and the glued turn's NO_GAP); swept 4-7, decision 087
 CUT_GAP = 0.2  # seconds: the most silence between a cut-off line and the line that cuts it
+MUTED_LINE = 8.0  # cost of a line heard only at first: spoken for a head of `MUTED_HEAD` of its length, then silent
+MUTED_HEAD = (0.1, 0.65)
 _NEG = -1e18
 
 
@@ -59,6 +61,7 @@ class LineSpan:
     speech: float = 0.0  # mean speech probability inside the span
     gap_before: float | None = None  # silence between the previous found line and this one (negative: overlap)
     slot: Span | None = None  # where the timing puts the line (its span, or the silent stretch of a line with no speech)
+    muted: bool = False  # heard only at first, silent for the rest of its slot
 
     @property
     def found(self) -> bool:
@@ -107,18 +110,25 @@ def _inputs(media: ClipMedia) -> tuple[np.ndarray, list[float], list[float], flo
     return p, expected, scripted_gaps(media), plan.duration_s - plan.lines[-1].end
 
 
-def _forward(cum: np.ndarray, expected: list[float], gaps: list[float], tail: float, cut: bool = True) -> dict:
+def _forward(cum: np.ndarray, expected: list[float], gaps: list[float], tail: float, cut: bool = True,
+             reverse: bool = False) -> dict:
     """The Viterbi tables: per line, the best score of lines 0..i with line i ending at each frame (F, and Fc for a
-    cut-off line i), the back-pointers, and the final scores with the tail prior."""
+    cut-off line i), the back-pointers, and the final scores with the tail prior.
+
+    `reverse`: the tables of the reversed clip and script (the backward pass). A line cut off by the next one then
+    comes *after* the line that cuts it: it starts straight after it (within `CUT_GAP`, entry `Hg`) and lasts a cut
+    length at the cost `CUT`, so the backward pass weighs the same alignments as the forward one."""
     n = len(cum) - 1
     n_lines = len(expected)
     frames = np.arange(n + 1)
     start_of = np.zeros((n_lines, n + 1), np.int64)  # line i ending at e starts at start_of[i, e]
     silent = np.zeros((n_lines, n + 1), bool)
+    muted = np.zeros((n_lines, n + 1), bool)
+    cum_max, cum_min = _range_max(cum), _range_max(-cum)
     prev_end = np.zeros((n_lines, n + 1), np.int64)  # line i starting at s follows a line ending at prev_end[i, s]
     cut_start = np.zeros((n_lines, n + 1), np.int64)  # the same for a cut-off line i ending at e
     after_cut = np.zeros((n_lines, n + 1), bool)  # line i starting at s cuts the previous line off
-    Fs, Fcs, Hs = [], [], []
+    Fs, Fcs, Hs, Hgs = [], [], [], []
     F = np.zeros(n + 1)
     Fc = np.full(n + 1, _NEG)
     for i in range(n_lines):
@@ -135,24 +145,74 @@ def _forward(cum: np.ndarray, expected: list[float], gaps: list[float], tail: fl
         # line i over [e - L, e): spoken (speech reward) or silent (fixed cost)
         lengths = np.arange(max(2, int(MIN_RATIO * planned)), max(3, int(MAX_RATIO * planned)) + 1)
         cost = _huber(np.log(lengths / planned) / LENGTH_SD)
-        spoken, base, _ = _placements(H, cum, lengths, cost, frames)
+        spoken, base, s = _placements(H, cum, lengths, cost, frames)
         quiet = base - SILENT_LINE
-        both = np.maximum(spoken, quiet)
+        head = _muted(base, cum, cum_max, cum_min, lengths, s, reverse)
+        both = np.maximum(np.maximum(spoken, quiet), head)
         k = np.argmax(both, axis=0)
         F = both[k, frames]
         start_of[i] = frames - lengths[k]
-        silent[i] = quiet[k, frames] > spoken[k, frames]
+        silent[i] = quiet[k, frames] >= both[k, frames]
+        muted[i] = ~silent[i] & (head[k, frames] > spoken[k, frames])
         if cut:  # or cut off by the next line
             cut_lengths = np.arange(max(2, int(CUT_RATIO[0] * planned)), max(3, int(CUT_RATIO[1] * planned)) + 1)
             cut_spoken, _, _ = _placements(H, cum, cut_lengths, np.full(len(cut_lengths), CUT), frames)
             k = np.argmax(cut_spoken, axis=0)
             Fc = cut_spoken[k, frames]
             cut_start[i] = frames - cut_lengths[k]
+        if reverse and i > 0:  # or cut off by the line before it in reversed order (the next line of the script)
+            Hg, _ = _glued(Fs[-1], n)
+            cut_lengths = np.arange(max(2, int(CUT_RATIO[0] * planned)), max(3, int(CUT_RATIO[1] * planned)) + 1)
+            cut_spoken, _, _ = _placements(Hg, cum, cut_lengths, np.full(len(cut_lengths), CUT), frames)
+            F = np.maximum(F, cut_spoken.max(axis=0))
+            Hgs.append(Hg)
+        elif reverse:
+            Hgs.append(np.full(n + 1, _NEG))
         Fs.append(F)
         Fcs.append(Fc)
     final = F - np.minimum(_huber(((n - frames) * VAD_S - tail) / EDGE_SD), EDGE_CAP)
-    return {"F": Fs, "Fc": Fcs, "H": Hs, "final": final, "start_of": start_of, "silent": silent, "prev_end": prev_end,
+    return {"F": Fs, "Fc": Fcs, "H": Hs, "Hg": Hgs, "final": final, "start_of": start_of, "silent": silent, "muted": muted, "prev_end": prev_end,
             "cut_start": cut_start, "after_cut": after_cut}
+
+
+def _range_max(values: np.ndarray) -> np.ndarray:
+    """Sparse table of `values` for range-maximum queries (`_query_max`)."""
+    table = [values]
+    k = 1
+    while 2 * k <= len(values):
+        prev = table[-1]
+        table.append(np.maximum(prev[:-k], prev[k:]))
+        k *= 2
+    return table
+
+
+def _query_max(table: list[np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """max(values[lo..hi]) (inclusive) for arrays of bounds with lo <= hi."""
+    level = np.floor(np.log2(np.maximum(hi - lo + 1, 1))).astype(np.int64)
+    out = np.empty(lo.shape)
+    for k in np.unique(level):
+        sel = level == k
+        row = table[k]
+        out[sel] = np.maximum(row[lo[sel]], row[hi[sel] - (1 << k) + 1])
+    return out
+
+
+def _muted(base: np.ndarray, cum: np.ndarray, cum_max: list, cum_min: list, lengths: np.ndarray, starts: np.ndarray,
+           reverse: bool) -> np.ndarray:
+    """Scores of a line heard for a head of `MUTED_HEAD` of its length and silent after (rows: lengths, columns: ends);
+    `reverse`: the reversed clip, where the heard part is the line's tail."""
+    ends = np.arange(base.shape[1])[None, :]
+    h0 = np.ceil(MUTED_HEAD[0] * lengths)[:, None].astype(np.int64)
+    h1 = np.maximum(h0, np.floor(MUTED_HEAD[1] * lengths)[:, None].astype(np.int64))
+    s = np.broadcast_to(starts, base.shape)
+    e = np.broadcast_to(ends, base.shape)
+    if not reverse:  # heard over [s, m), m in s + [h0, h1]
+        lo, hi = np.minimum(s + h0, e), np.minimum(s + h1, e)
+        heard = _query_max(cum_max, lo.ravel(), hi.ravel()).reshape(base.shape) - cum[s]
+    else:  # heard over [m, e), m in e - [h1, h0]
+        lo, hi = np.maximum(e - h1, s), np.maximum(e - h0, s)
+        heard = cum[e] + _query_max(cum_min, lo.ravel(), hi.ravel()).reshape(base.shape)
+    return base + heard - MUTED_LINE
 
 
 def _glued(Fc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -183,23 +243,23 @@ def _align(media: ClipMedia) -> list[LineSpan]:
     t = _tables(media)
     p, n_lines = t["p"], len(t["expected"])
     e = int(np.argmax(t["final"]))
-    placed: list[tuple[int, int, bool]] = [(0, 0, False)] * n_lines
+    placed: list[tuple[int, int, bool, bool]] = [(0, 0, False, False)] * n_lines
     was_cut = False
     for i in range(n_lines - 1, -1, -1):
         s = int(t["cut_start"][i, e]) if was_cut else int(t["start_of"][i, e])
-        placed[i] = (s, e, False if was_cut else bool(t["silent"][i, e]))
+        placed[i] = (s, e, False if was_cut else bool(t["silent"][i, e]), False if was_cut else bool(t["muted"][i, e]))
         if i > 0:
             was_cut = bool(t["after_cut"][i, s])
             e = int(t["prev_end"][i, s])
     out, last_end = [], None
-    for i, (a, b, quiet_line) in enumerate(placed):
+    for i, (a, b, quiet_line, muted) in enumerate(placed):
         slot = Span(round(a * VAD_S, 3), round(b * VAD_S, 3))
         if quiet_line:
             out.append(LineSpan(i, None, 0.0, None, slot))
             continue
         speech = float(p[a:b].mean()) if b > a else 0.0
         gap = None if last_end is None else round(slot.start - last_end, 3)
-        out.append(LineSpan(i, slot, speech, gap, slot))
+        out.append(LineSpan(i, slot, speech, gap, slot, muted))
         last_end = slot.end
     return out
 
@@ -219,15 +279,25 @@ def turn_evidence(media: ClipMedia) -> dict[int, dict[str, float]]:
         p, expected, gaps, tail, reward, cum = (fwd[k] for k in ("p", "expected", "gaps", "tail", "reward", "cum"))
         n_lines, n = len(expected), len(p)
         rev_gaps = [tail] + [gaps[n_lines - j] for j in range(1, n_lines)]
-        bwd = _forward(np.concatenate([[0.0], np.cumsum(reward[::-1])]), expected[::-1], rev_gaps, gaps[0], cut=False)
+        bwd = _forward(np.concatenate([[0.0], np.cumsum(reward[::-1])]), expected[::-1], rev_gaps, gaps[0], cut=False,
+                       reverse=True)
         out: dict[int, dict[str, float]] = {}
         starts = np.arange(n + 1)
+        cum_max, cum_min = _range_max(cum), _range_max(-cum)
         for i in range(n_lines):  # the line silent in its slot vs spoken, over every alignment
             H, after = fwd["H"][i], bwd["H"][n_lines - 1 - i][::-1]  # after[e]: lines i+1.. given line i ends at e
             planned = max(0.2, expected[i]) / VAD_S
             lengths = np.arange(max(2, int(MIN_RATIO * planned)), max(3, int(MAX_RATIO * planned)) + 1)
-            spoken, base, _ = _placements(H, cum, lengths, _huber(np.log(lengths / planned) / LENGTH_SD), starts)
-            out[i] = {"spoken": float(np.max(spoken + after[None, :])), "silent": float(np.max(base + after[None, :])) - SILENT_LINE}
+            spoken, base, s = _placements(H, cum, lengths, _huber(np.log(lengths / planned) / LENGTH_SD), starts)
+            best_spoken = float(np.max(spoken + after[None, :]))
+            head = _muted(base, cum, cum_max, cum_min, lengths, s, False)
+            if i < n_lines - 1:  # or spoken and cut off by the next line
+                cut_after = bwd["Hg"][n_lines - 1 - i][::-1]
+                cut_lengths = np.arange(max(2, int(CUT_RATIO[0] * planned)), max(3, int(CUT_RATIO[1] * planned)) + 1)
+                cut_spoken, _, _ = _placements(H, cum, cut_lengths, np.full(len(cut_lengths), CUT), starts)
+                best_spoken = max(best_spoken, float(np.max(cut_spoken + cut_after[None, :])))
+            out[i] = {"spoken": best_spoken, "silent": float(np.max(base + after[None, :])) - SILENT_LINE,
+                      "muted": float(np.max(head + after[None, :]))}
         for i in range(1, n_lines):
             B = bwd["F"][n_lines - 1 - i][::-1]  # lines i.. with line i starting at s (reversed end n - s)
             F = fwd["F"][i - 1]

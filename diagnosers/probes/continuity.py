@@ -9,8 +9,10 @@ from diagnosers.probes.base import ModeScore, probe
 from diagnosers.probes.features import shot_spans
 from diagnosers.probes.picture import _colour_bins
 
-LOOK_TYPICAL = 0.05  # new-colour share of a clean later shot (set from clean clips, see docs/probes.md)
-VOICE_TYPICAL = 0.3  # 1 - lowest same-speaker similarity on clean clips
+# Each part over its 95th percentile on the 88 clean fitting clips (procedural:clean 3000-3001), so the
+# two read on one scale (decision 172): the new-colour share of a later shot, and the voice-change z².
+LOOK_TYPICAL = 0.40
+VOICE_TYPICAL = 14.1
 
 
 @probe("continuity", ("ct.character_continuity_break",))
@@ -18,8 +20,8 @@ def continuity(media: ClipMedia) -> list[ModeScore]:
     """Look and voice of each character across the scene.
 
     The largest share of a later shot's body-region colours that appear in no earlier shot (clothes
-    or hair that changed), or a voice that changes (1 − lowest same-speaker embedding similarity),
-    whichever is stronger relative to its typical clean value.
+    or hair that changed), or a voice that changes (`prosody.voice_change`: the z² of a character's
+    pitch moving away from their earlier lines), whichever is stronger relative to its typical clean value.
     """
     spans = shot_spans(media)
     frames = [media.frames[media.frame_index(s.mid)] for s in spans]
@@ -37,4 +39,4 @@ def continuity(media: ClipMedia) -> list[ModeScore]:
     combined = max(look / LOOK_TYPICAL, v / VOICE_TYPICAL)
     windows = wl if look / LOOK_TYPICAL >= v / VOICE_TYPICAL else voice.windows
     return [ModeScore("ct.character_continuity_break", combined, windows=[(a, b, combined) for a, b, _ in windows],
-                      detail={"look_new_colour_share": look, "voice_dissimilarity": v})]
+                      detail={"look_new_colour_share": look, "voice_change_z2": v})]

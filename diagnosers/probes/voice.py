@@ -1,5 +1,7 @@
-"""Voice probes: speech level over the background and prosody per line (decision 089), voice identity
-per line against the characters in the line's shot (Resemblyzer; decision 090)."""
+"""Voice probes: delivery per line (speech level over the background, decision 089; voicing,
+decision 121; flatness against the emotion, decision 124), voice identity per line against the
+characters in the line's shot (Resemblyzer, prosody and mouths; decisions 090, 104, 122) and a
+character's voice changing (decision 123). The prosody measures live in `prosody.py`."""
 
 from __future__ import annotations
 
@@ -10,14 +12,16 @@ import numpy as np
 from diagnosers.media import ClipMedia
 from diagnosers.probes.align import align_lines
 from diagnosers.probes.base import ModeScore, probe
-from diagnosers.probes.features import (
-    HOP_S,
-    Span,
-    embed_spans,
-    pitch_track,
-    spectral_frames,
+from diagnosers.probes.features import HOP_S, embed_spans, spectral_frames
+from diagnosers.probes.prosody import (
+    background_power,
+    flat_scores,
+    line_prosody,
+    other_voice_evidence,
+    others_in_shot,
+    voice_change,
 )
-from scenes.vocabulary import EMOTION_AFFECT, Delivery
+from scenes.vocabulary import Delivery
 
 BAND_HZ = (200.0, 4000.0)  # speech band of the level measure
 TILT_HI_HZ, TILT_LO_HZ = (2000.0, 6000.0), (200.0, 1500.0)
@@ -28,8 +32,8 @@ def line_speech_levels(media: ClipMedia) -> dict[int, tuple[float, float]]:
     """Per found line: (speech level dB over the background, spectral tilt dB of that speech).
 
     The background (music, ambience) is the median power per frequency bin of the frames outside
-    every aligned line (the quietest fifth of the frames when lines cover nearly everything); it is
-    subtracted (twice over) from each line's frames, so a whisper under a bed reads as little speech
+    every aligned line (`background_power`; the quietest fifth of the frames when lines cover nearly
+    everything); it is subtracted (twice over) from each line's frames, so a whisper under a bed reads as little speech
     instead of the bed's level. Level: mean of the louder half of the line's frames of the cleaned
     power in 200-4000 Hz; tilt: cleaned power above 2 kHz over 200-1500 Hz.
     """
@@ -38,14 +42,7 @@ def line_speech_levels(media: ClipMedia) -> dict[int, tuple[float, float]]:
         spec, freqs = spectral_frames(m)
         power = spec.astype(np.float64) ** 2
         found = [ls for ls in align_lines(m) if ls.span is not None]
-        outside = np.ones(len(power), bool)
-        for ls in found:
-            outside[max(0, int(ls.span.start / HOP_S) - 5): int(ls.span.end / HOP_S) + 5] = False
-        if outside.sum() >= 20:
-            bed = np.median(power[outside], axis=0)
-        else:
-            quiet = np.argsort(power.sum(axis=1))[: max(1, len(power) // 5)]
-            bed = np.median(power[quiet], axis=0)
+        bed = background_power(m)
         band = (freqs >= BAND_HZ[0]) & (freqs < BAND_HZ[1])
         hi = (freqs >= TILT_HI_HZ[0]) & (freqs < TILT_HI_HZ[1])
         lo = (freqs >= TILT_LO_HZ[0]) & (freqs < TILT_LO_HZ[1])
@@ -65,10 +62,6 @@ def line_speech_levels(media: ClipMedia) -> dict[int, tuple[float, float]]:
     return media.feature("voice:line_speech_levels", compute)
 
 
-def _pitch(media: ClipMedia, span: Span) -> np.ndarray:
-    return media.feature(f"pitch:{span.start:.3f}:{span.end:.3f}", lambda m: pitch_track(m, span.start, span.end))
-
-
 # Per scripted delivery: (level re the clip's normal speech dB, tilt dB) as delivered, and as the
 # confused delivery reads (normal -> whisper, shout -> whisper, whisper -> shout). Read from the
 # fitting clips (sparse seeds 0-2, true line spans): normal lines 0 dB (5-95 %: -2..+3), whispered
@@ -86,38 +79,74 @@ LEVEL_WEIGHT = 0.85  # level carries most of the evidence (fitting clips, aligne
 # 0-2): lines whispered by a fault read 0.55-1.0 (one 0.32), dropped or muted lines 0.02-0.99
 # (half under 0.5), and they were the top false alarms (a silent slot reads like a whisper).
 SILENT_SPEECH, SILENT_PENALTY = 0.5, 2.0
+# Voicing (decision 121): a whisper has no voice pitch. Outside background_drowning clips the share
+# of a line's frames with a clear voice pitch (`line_prosody`) separates completely on the fitting
+# and held-out clips: scripted normal lines 0.21-0.61 (5-95 %), whispered ones 0.00-0.01; shouts
+# 0.31-0.72, whispered 0.00-0.13. Where the clip's voiced lines show no clear pitch (the music
+# drowns them; median share under VOICING_RELIABLE), the remaining cue is the speech detector: a
+# whispered line's mean speech probability reads 0.28 under the clip's other voiced lines (10-90 %:
+# 0.07-0.45), a line said as scripted 0.01 (-0.09..+0.10); the cue saturates at QUIET_SCALE (a
+# deeper drop is a silent slot, which SILENT_PENALTY handles). Weights swept 1-4 and 0.5-4, the
+# saturation 1-inf, on the fitting clips (best balanced accuracy under the clean cap): fitting AUC
+# 0.910 -> 0.978, BA 0.891 -> 0.952.
+VOICING_RELIABLE = 0.2
+VOICING_WEIGHT, QUIET_WEIGHT, QUIET_SCALE = 1.0, 2.0, 0.3
 
 
 def delivery_mode_scores(media: ClipMedia) -> dict[int, float]:
     """Per found line: where its speech level and tilt sit between the scripted delivery (0) and the
-    confused one (1). The clip's reference level is the median over lines of level minus the scripted
-    delivery's expected offset, so scenes without normal lines still have an anchor. A span with little
-    speech in it (a dropped line's silent slot) is pulled down: silence is not a whisper."""
+    confused one (1), plus the voicing evidence. The clip's reference level is the median over lines
+    of level minus the scripted delivery's expected offset, so scenes without normal lines still have
+    an anchor. A span with little speech in it (a dropped line's silent slot) is pulled down:
+    silence is not a whisper.
+
+    Voicing: the line's share of frames with a clear voice pitch as a fraction of the clip's voiced
+    lines' median share (whisper where voice is scripted: 1 - fraction; voice where a whisper is
+    scripted: the fraction), weighted by how clearly the clip's voices show a pitch at all; where they
+    do not (drowned), how far the line's speech probability falls under the clip's voiced lines'.
+    """
     scene = media.scene
     levels = line_speech_levels(media)
     if not levels:
         return {}
     ref = float(np.median([lv - DELIVERY_LEVELS[scene.lines[i].delivery][0][0] for i, (lv, _) in levels.items()]))
     speech = {ls.index: ls.speech for ls in align_lines(media)}
+    prosody = line_prosody(media)
+    voiced_lines = [i for i in prosody if scene.lines[i].delivery is not Delivery.whisper]
+    clip_voicing = float(np.median([prosody[i].voiced for i in voiced_lines])) if voiced_lines else 0.0
+    reliable = min(1.0, clip_voicing / VOICING_RELIABLE)
     out = {}
     for i, (lv, tilt) in levels.items():
-        (l_ok, l_bad), (t_ok, t_bad) = DELIVERY_LEVELS[scene.lines[i].delivery]
+        delivery = scene.lines[i].delivery
+        (l_ok, l_bad), (t_ok, t_bad) = DELIVERY_LEVELS[delivery]
         s_level = (lv - ref - l_ok) / (l_bad - l_ok)
         s_tilt = (tilt - t_ok) / (t_bad - t_ok)
         silent = SILENT_PENALTY * max(0.0, SILENT_SPEECH - speech.get(i, 1.0))
-        out[i] = LEVEL_WEIGHT * s_level + (1 - LEVEL_WEIGHT) * s_tilt - silent
+        score = LEVEL_WEIGHT * s_level + (1 - LEVEL_WEIGHT) * s_tilt - silent
+        if i in prosody and clip_voicing > 0:
+            fraction = min(1.0, prosody[i].voiced / clip_voicing)
+            score += VOICING_WEIGHT * reliable * (fraction if delivery is Delivery.whisper else 1.0 - fraction)
+        others = [speech[j] for j in prosody if j != i and scene.lines[j].delivery in (Delivery.normal, Delivery.shout)]
+        if delivery is not Delivery.whisper and others:
+            quiet = min(1.0, max(0.0, float(np.median(others)) - speech.get(i, 0.0)) / QUIET_SCALE)
+            score += QUIET_WEIGHT * (1.0 - reliable) * quiet
+        out[i] = score
     return out
 
 
 @probe("delivery", ("dp.speech_mode_confusion", "ep.vocal_emotional_delivery_failure"))
 def delivery(media: ClipMedia) -> list[ModeScore]:
-    """Per-line speech level and spectral tilt against the scripted delivery; pitch range against emotion.
+    """Per line: level, tilt and voicing against the scripted delivery; prosody against the emotion.
 
     - speech mode confusion: the line's speech level over the background (bed subtracted, relative to
       the clip's reference) and tilt, placed on the line from the scripted delivery's usual reading
       (0) to the confused delivery's (1): a whisper where a shout or normal speech is scripted reads
-      ~1, a shout where a whisper is scripted too (`delivery_mode_scores`);
-    - vocal emotional delivery failure: see `flat_scores`.
+      ~1, a shout where a whisper is scripted too; plus the share of the line with a clear voice
+      pitch against the clip's voiced lines (a whisper has none), or, where the music hides every
+      voice's pitch, how far the line's speech probability falls under the others'
+      (`delivery_mode_scores`);
+    - vocal emotional delivery failure: `flat_scores`, the log-likelihood ratio of the line's pitch,
+      pitch spread and speaking time said neutral vs said with its scripted emotion.
     """
     modes = delivery_mode_scores(media)
     if not modes:
@@ -132,21 +161,6 @@ def delivery(media: ClipMedia) -> list[ModeScore]:
     ]
 
 
-def flat_scores(media: ClipMedia) -> dict[int, float]:
-    """Per found line: pitch spread (semitones, std of voiced F0) under what its emotion's arousal asks for."""
-    scene = media.scene
-    out = {}
-    for ls in align_lines(media):
-        if ls.span is None:
-            continue
-        f0 = _pitch(media, ls.span)
-        f0 = f0[~np.isnan(f0)]
-        st = float(np.std(12 * np.log2(f0 / np.median(f0)))) if len(f0) > 5 else 0.0
-        arousal = EMOTION_AFFECT[scene.lines[ls.index].emotion][1]
-        out[ls.index] = 1.0 + 3.0 * arousal - st
-    return out
-
-
 def line_embeddings(media: ClipMedia) -> dict[int, np.ndarray]:
     """Resemblyzer embedding per found line (lines under 0.4 s are left out)."""
 
@@ -158,15 +172,22 @@ def line_embeddings(media: ClipMedia) -> dict[int, np.ndarray]:
     return media.feature("line_embeddings", compute)
 
 
-NO_OTHER_VISIBLE = -1.0  # below any similarity difference a visible other character gives (fitting clips: -0.5..0.4)
+# Speaker identity (decision 122): per visible other character, EMBEDDING_WEIGHT x the Resemblyzer
+# margin plus the prosody evidence (`other_voice_evidence`, a log-likelihood ratio of pitch and
+# speaking time), floored at PROSODY_FLOOR, plus MOUTH_WEIGHT x the mouth evidence. Swept on the
+# fitting clips (sparse seeds 0-5, clean 3000-3001; best balanced accuracy under the clean cap):
+# weights 3-15 / 2-10, floors -0.5..-2; floor -0.5, weights 4 and 5 gave fitting BA 0.935, AUC
+# 0.949 (without the floor AUC 0.88: a misplaced span reads as strong evidence *against* the other
+# voice, which an alignment error, not the voice, explains).
+EMBEDDING_WEIGHT, MOUTH_WEIGHT, PROSODY_FLOOR = 4.0, 5.0, -0.5
+WRONG_VOICE = 1.0  # identity score over which a line counts as voiced by another character (decision 123)
+NO_OTHER_VISIBLE = -5.0  # below any score with a visible other character (fitting clips: -3.2 at the lowest)
 # A line voiced by another visible character comes with that character's mouth moving, not the
 # speaker's (decision 104). Mouth evidence: the largest mouth-opening spread (std over the line's
 # face samples) of another face in the shot minus the speaker's, on lines whose shot shows as many
 # faces as it has subjects (matched left to right in stage order, as the `faces` probe does).
 # Fitting clips (sparse seeds 0-2): wrong-voice lines read -0.08..0.18 (median 0.02), other lines
-# median 0, 95th percentile 0.06. Added with weight MOUTH_WEIGHT (swept 0.5-8: line AUC 0.937-0.947,
-# best at 2; a 0.1 spread difference then weighs 0.2, a typical voice margin of a wrong voice).
-MOUTH_WEIGHT = 2.0
+# median 0, 95th percentile 0.06.
 
 
 def mouth_evidence(media: ClipMedia) -> dict[int, float]:
@@ -203,17 +224,19 @@ def mouth_evidence(media: ClipMedia) -> dict[int, float]:
 
 @probe("voices", ("dp.speaker_identity_error",))
 def voices(media: ClipMedia) -> list[ModeScore]:
-    """Voice identity per line (Resemblyzer embeddings) matched to the scripted speakers.
+    """Voice identity per line against the characters the script puts in the line's shot.
 
-    - speaker identity error: for each line, the best mean cosine similarity to the other lines of a
-      character who is also in the line's scripted shot (whose mouth could carry the line) minus the
-      mean similarity to the scripted speaker's other lines (positive: the line sounds like the other
-      visible character), plus `MOUTH_WEIGHT` times how much more another face's mouth moves than the
-      speaker's during the line (`mouth_evidence`; 0 where the faces are not all found). A line whose shot shows nobody else scores `NO_OTHER_VISIBLE` (no visible
-      mouth to confuse the voice with). Comparing with every other character instead (visible or
-      not) let chance look-alikes through: fitting clips, aligned spans, AUC 0.74 vs 0.91;
-    - character continuity (voice): for each character, 1 minus the lowest similarity between two
-      of their lines (a voice swap mid-scene splits a character's lines into two voices).
+    - speaker identity error: for each line and each other character in its scripted shot (a
+      mouth that could carry the line), EMBEDDING_WEIGHT x (mean Resemblyzer similarity to that
+      character's lines minus to the speaker's own other lines) plus how much better that
+      character's scripted voice explains the line's pitch and speaking time than the speaker's or
+      an unknown voice (`other_voice_evidence`, floored at PROSODY_FLOOR); the best character,
+      plus MOUTH_WEIGHT times how much more another face's mouth moves than the speaker's
+      (`mouth_evidence`; 0 where the faces are not all found). A line whose shot shows nobody else
+      scores NO_OTHER_VISIBLE (no visible mouth to confuse the voice with);
+    - character continuity (voice): `voice_change`, the largest z^2 of a character's pitch moving
+      away from the script's prediction from one of their lines on (a swapped voice), with the
+      changed lines as windows (the `continuity` probe combines it with the look evidence).
     """
     scene = media.scene
     emb = line_embeddings(media)
@@ -221,32 +244,31 @@ def voices(media: ClipMedia) -> list[ModeScore]:
     for i in emb:
         by_speaker.setdefault(scene.lines[i].speaker, []).append(i)
     spans = {ls.index: ls.span for ls in align_lines(media) if ls.span is not None}
-    mouths = mouth_evidence(media) if emb else {}
+    mouths = mouth_evidence(media)
     identity, windows_i = {}, []
-    for i, vec in emb.items():
+    for i, span in spans.items():
         me = scene.lines[i].speaker
-        own = [float(vec @ emb[j]) for j in by_speaker[me] if j != i]
-        if not own:
-            continue
-        try:
-            visible = scene.shots[scene.shot_of_line(i)].subjects
-        except KeyError:
-            visible = list(by_speaker)
-        others = [float(np.mean([vec @ emb[j] for j in by_speaker[c]])) for c in visible if c != me and c in by_speaker]
-        identity[i] = (max(others) - float(np.mean(own)) + MOUTH_WEIGHT * mouths.get(i, 0.0)) if others else NO_OTHER_VISIBLE
-        windows_i.append((spans[i].start, spans[i].end, identity[i]))
-    continuity, windows_c = 0.0, []
-    for js in by_speaker.values():
-        if len(js) < 2:
-            continue
-        sims = [(float(emb[a] @ emb[b]), b) for k, a in enumerate(js) for b in js[k + 1:]]
-        low, b = min(sims)
-        if 1 - low > continuity:
-            continuity = 1 - low
-            windows_c = [(spans[b].start, spans[b].end, 1 - low)]
-    has_pairs = any(len(js) >= 2 for js in by_speaker.values())
+        others = others_in_shot(scene, i)
+        if not others:
+            identity[i] = NO_OTHER_VISIBLE
+        else:
+            own = [float(emb[i] @ emb[j]) for j in by_speaker.get(me, []) if j != i] if i in emb else []
+
+            def margin(other: str) -> float:
+                if not own or other not in by_speaker:
+                    return 0.0
+                return float(np.mean([emb[i] @ emb[j] for j in by_speaker[other]])) - float(np.mean(own))
+
+            identity[i] = max(EMBEDDING_WEIGHT * margin(o) + max(PROSODY_FLOOR, other_voice_evidence(media, i, o))
+                              for o in others) + MOUTH_WEIGHT * mouths.get(i, 0.0)
+        windows_i.append((span.start, span.end, identity[i]))
+    change, who, first = voice_change(media, {i for i, v in identity.items() if v > WRONG_VOICE})
+    changed = [j for j in spans if who is not None and j >= first and scene.lines[j].speaker == who]
+    speakers = [ln.speaker for ln in scene.lines]
+    has_pairs = any(speakers.count(c) >= 2 for c in set(speakers))
     return [
         ModeScore("dp.speaker_identity_error", max(identity.values()) if identity else None, identity, windows_i),
         # the continuity probe combines this with the look evidence into the reported score
-        ModeScore("ct.character_continuity_break", continuity if has_pairs else None, {}, windows_c),
+        ModeScore("ct.character_continuity_break", change if has_pairs else None, {j: change for j in changed},
+                  [(spans[j].start, spans[j].end, change) for j in changed]),
     ]
