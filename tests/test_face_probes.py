@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -74,19 +75,44 @@ def test_line_windows_fall_back_to_the_scripted_shot():
     assert shot_windows(scene, spans, shots[:-1], planned) == spans  # shot count differs: speech spans as they are
 
 
-def test_the_speaker_is_matched_to_faces_in_stage_order():
+def _two_shot_line():
     scene = next(s for s in load_suite("default").scenes
                  if any(len(sh.subjects) == 2 and sh.angle.value != "over_shoulder" and sh.lines for sh in s.shots))
     shot = next(sh for sh in scene.shots if len(sh.subjects) == 2 and sh.angle.value != "over_shoulder" and sh.lines)
     i = shot.lines[0]
-    order = stage_order(scene)
-    left_first = sorted(shot.subjects, key=order.index)
-    # the left face talks less than the right one, but the script says who stands where
-    tracks = [Track([Face(t, 80, 60, 20, turn=0.2, mouth=0.1) for t in (0.1, 0.4, 0.7)]),
-              Track([Face(t, 240, 60, 20, turn=-0.2, mouth=0.1 + 0.2 * (k % 2)) for k, t in enumerate((0.1, 0.4, 0.7))])]
+    left_first = sorted(shot.subjects, key=stage_order(scene).index)
+    return scene, i, left_first.index(scene.lines[i].speaker) == 0
+
+
+def test_the_speaker_is_matched_to_faces_in_stage_order():
+    scene, i, speaker_left = _two_shot_line()
+    # neither mouth clearly talks: the script says who stands where
+    tracks = [Track([Face(t, 80, 60, 20, turn=0.2, mouth=0.1 + 0.02 * (k % 2)) for k, t in enumerate((0.1, 0.4, 0.7))]),
+              Track([Face(t, 240, 60, 20, turn=-0.2, mouth=0.1 + 0.03 * (k % 2)) for k, t in enumerate((0.1, 0.4, 0.7))])]
     got = speaker_faces(scene, tracks, {i: (0.0, 1.0)}, 320)[i]
-    want_turn = 0.2 if left_first.index(scene.lines[i].speaker) == 0 else -0.2
-    assert got.turn == pytest.approx(want_turn)
+    assert got.turn == pytest.approx(0.2 if speaker_left else -0.2)
+
+
+def test_a_clearly_talking_face_is_the_speakers_wherever_it_stands():
+    scene, i, speaker_left = _two_shot_line()
+    still = [Face(t, 80 if not speaker_left else 240, 60, 20, turn=0.2, mouth=0.1) for t in (0.1, 0.4, 0.7)]
+    talking = [Face(t, 240 if not speaker_left else 80, 60, 20, turn=-0.2, mouth=0.1 + 0.2 * (k % 2)) for k, t in enumerate((0.1, 0.4, 0.7))]
+    got = speaker_faces(scene, [Track(still), Track(talking)], {i: (0.0, 1.0)}, 320)[i]
+    assert got.turn == pytest.approx(-0.2)  # the talking face, on the side a mirrored shot puts it
+
+
+def test_a_wide_shot_face_is_found_on_the_finer_luma():
+    # a wide shot: figures 0.56 frame heights tall, pupils about 3 px apart at 320x180
+    big = np.zeros((360, 640, 3), np.uint8)
+    big[:] = (120, 140, 160)
+    p = Pose(cx=200, feet_y=0.36 * 360 + 0.56 * 360, h=0.56 * 360, look=Look(skin=SKINS[1], hair=(40, 30, 25)))
+    draw_figure(big, p)
+    small = cv2.resize(big, (320, 180), interpolation=cv2.INTER_AREA)
+    luma = cv2.cvtColor(big, cv2.COLOR_RGB2GRAY)
+    found = detect_faces(small, luma=luma)
+    hx, hy, rx, _ = head_box(p)
+    assert len(found) == 1
+    assert abs(found[0].x * 2 - hx) < 0.3 * rx and abs(found[0].y * 2 - hy) < 0.5 * rx
 
 
 def test_mouth_curve_follows_valence():
@@ -118,3 +144,48 @@ def test_line_scores_compare_the_face_with_the_script():
     if scene.lines[v0].addressee:
         assert scores["ip.interaction_eyeline_failure"].lines[v0] > 0  # looking left while the addressee is right
     assert scores["ep.multimodal_expressive_inconsistency"].lines[v0] > 0
+
+
+def test_a_single_framed_and_looking_across_the_line_reads_as_mirrored():
+    from diagnosers.probes.staging import side_disagreements
+
+    scene = next(s for s in load_suite("default").scenes
+                 if len(s.characters) == 2 and any(len(sh.subjects) == 1 and sh.lines for sh in s.shots))
+    k = next(n for n, sh in enumerate(scene.shots) if len(sh.subjects) == 1 and sh.lines)
+    who = scene.shots[k].subjects[0]
+    side = -1 if stage_order(scene).index(who) == 0 else 1  # the staging's side of the frame for `who`
+    spans = [Span(2.0 * n, 2.0 * n + 2.0) for n in range(len(scene.shots))]
+
+    def single(x_side: int, gaze: float) -> float:
+        media = ClipMedia.from_arrays(np.zeros((10, 180, 320, 3), np.uint8), np.zeros(16000, np.float32), scene, fps=5.0)
+        x = 160 + x_side * 35
+        faces_ = [Face(2.0 * k + t, x, 60, 20, turn=gaze, look=gaze, mouth=0.2) for t in (0.4, 0.8, 1.2, 1.6)]
+        media.feature("faces:tracks", lambda m: [Track(faces_)])
+        media.feature("faces:windows", lambda m: {})
+        media.feature("shot_spans", lambda m: spans)
+        return side_disagreements(media)[k]
+
+    assert single(side, -0.2 * side) < 0   # on their side, looking across at the partner
+    assert single(-side, 0.2 * side) > 0   # framed and looking as in a mirrored shot
+
+
+def test_the_multimodal_scales_are_fitted_on_fault_free_lines(tmp_path):
+    from types import SimpleNamespace
+
+    from diagnosers.probes import faces as faces_module
+
+    scene = load_suite("default").scenes[0]
+    media = ClipMedia.from_arrays(np.zeros((10, 18, 32, 3), np.uint8), np.zeros(16000, np.float32), scene, fps=5.0)
+    lines = {i: LineFace(4, valence=0.1 * i, turn=0.0, toward=0.0, dx=20.0) for i in range(len(scene.lines))}
+    media.feature("faces:lines", lambda m: lines)
+    media.feature("faces:windows", lambda m: {i: (i, i + 0.8) for i in lines})
+    manifest = SimpleNamespace(faults=[SimpleNamespace(fault="expression_mismatch", line=0)])
+    original = faces_module._vocal_flatness
+    faces_module._vocal_flatness = lambda m: {i: float(i) for i in lines}
+    try:
+        model = faces_module.fit_faces_model([(media, manifest)] * 5, out=tmp_path / "faces_model.json")
+    finally:
+        faces_module._vocal_flatness = original
+        faces_module._scales.cache_clear()
+    assert (tmp_path / "faces_model.json").is_file()
+    assert model["voice"]["scale"] > 0 and model["voice"]["lines"] == 5 * (len(scene.lines) - 1)  # line 0 left out

@@ -1,19 +1,9 @@
-"""Faces without a learned detector: eye pairs, head edges, mouth curve, tracked across sampled frames.
+"""Faces tracked across a clip's sampled frames (the finder: `face_finder`, decisions 099, 131).
 
-OpenCV's Haar cascades find no faces on drawn figures (decision 053), so faces are found from the
-parts every face shows (decision 099): two dark round pupils side by side, each inside a patch
-brighter than the skin between them (the eye whites). Per found face, measured in units of the
-eye separation `dx` (so the numbers do not depend on the framing):
-
-- `turn`: where the eyes sit between the head's left and right edges on two cheek rows (the first
-  pixels whose colour leaves the skin colour sampled under the eyes), -1..1, + = toward screen
-  right. A face turned (or eyes looking) to one side puts its features off the head's centre.
-- `curve`: curvature of the mouth (the upper edge of the non-skin pixels in the mouth band below
-  the eyes, fitted with a parabola over columns), + = corners up (smile), - = corners down (frown).
-- `mouth`: share of the mouth box that is far from the skin colour (opening; talking mouths vary).
-
-`face_tracks(media)` runs this on a sparse grid of frames (every `STRIDE_S` seconds) and links
-faces across frames by position and size; the probe `faces` reads the speaker's track per line.
+`face_tracks(media)` finds faces on a sparse grid of frames (every `STRIDE_S` seconds; the whole
+picture now and then, crops around the faces in between) and links them across frames by position
+and size; the probes `faces` and `staging` (and the voice and sync probes) read the tracks.
+Positions (`x`, `y`, `dx`) are in pixels of the media's frames, whatever the luma's size.
 """
 
 from __future__ import annotations
@@ -25,11 +15,23 @@ import cv2
 import numpy as np
 
 from diagnosers.media import ClipMedia
+from diagnosers.probes.face_finder import Face, Picture, detect_faces, find_faces, relocate  # noqa: F401  (Face, detect_faces: re-exported)
+from diagnosers.probes.features import shot_spans
 
-STRIDE_S = 0.32  # seconds between face-sampled frames (4 frames at 12.5 fps)
-KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-PUPIL_CONTRAST = 40  # black-hat response (grey levels) of a pupil inside its eye white
-EDGE_TOL = 0.5  # the head's edge: colour change from the skin, as a share of the feature tolerance
+STRIDE_S = 0.32  # seconds between face-sampled frames (4 frames at 12.5 fps; decision 099)
+# A face moves less than this many pupil separations between sampled frames (a pan moves a medium
+# shot's face about 0.6; 0.6 split panning faces into several tracks, decision 131).
+LINK_DX = 1.2
+# A shot shorter than 3 sampled frames gets 3 frames of its own (a single of 0.6 s had one face sample).
+MIN_SHOT_SAMPLES = 3
+# The whole picture is searched at a shot's first sampled frame, then every SEARCH_EVERY-th while faces are
+# followed (someone may step in) and every EMPTY_EVERY-th while none is; in between each followed face is
+# found again near where it was (decision 134).
+SEARCH_EVERY = 6
+EMPTY_EVERY = 2
+# A followed face not found again (a blink, a turn) is looked for at its last place this many more samples.
+MISSES = 2
+
 # Mouth curve on fitting clips' lines: neutral lines read a median of -0.17 (the lips' own shape,
 # an open mouth's arc); the curve grows by about 0.2 per unit of scripted valence (the median
 # curve goes from -0.38 on lines with v < -0.3 to -0.03 on lines with v > 0.3).
@@ -38,20 +40,6 @@ CURVE_GAIN = 0.2
 # Faces with pupils under 16 px apart have lips a pixel or two deep: their curve is mostly noise,
 # so the expression score shrinks in proportion (line AUC 0.863 -> 0.870 on fitting seeds 0-2).
 FULL_FACE_DX = 16.0
-
-
-@dataclass
-class Face:
-    """One face in one frame; positions in pixels of the media frame, shape numbers in units of dx."""
-
-    t: float
-    x: float          # mid-point of the pupils
-    y: float
-    dx: float         # pupil separation in pixels
-    turn: float | None = None
-    look: float | None = None
-    curve: float | None = None
-    mouth: float | None = None
 
 
 @dataclass
@@ -66,167 +54,127 @@ class Track:
         return [f for f in self.faces if start <= f.t <= end]
 
 
-def _pupils(m: np.ndarray, scale: float) -> list[tuple[float, float, float]]:
-    """Dark round spots much darker than their surroundings: (x, y, radius) in full-frame pixels."""
-    bh = cv2.morphologyEx(m, cv2.MORPH_BLACKHAT, KERNEL)
-    mask = (bh > PUPIL_CONTRAST).astype(np.uint8)
-    n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    out = []
-    for k in range(1, n):
-        _x0, _y0, w, h, area = stats[k]
-        if area > 30 or w > 7 or h > 7:
-            continue
-        if max(w, h) > 1.8 * min(w, h) + 1:  # brows and lips are long, pupils round
-            continue
-        c = 0.5 * (scale - 1)  # pixel centres of a reduced image in full-frame pixels
-        out.append((float(cents[k][0]) * scale + c, float(cents[k][1]) * scale + c, 0.5 * max(w, h) * scale))
-    return out
+def luma_map(media: ClipMedia) -> tuple[float, float]:
+    """(gain, offset) taking the media's luma to the full-range grey of its frames (a source's own luma
+    plane is often limited range, 16-235), fitted on the middle frame."""
+    frames, luma = media.frames, media.luma
+    if not len(frames):
+        return 1.0, 0.0
+    k = len(frames) // 2
+    grey = cv2.cvtColor(frames[k], cv2.COLOR_RGB2GRAY).astype(np.float64).ravel()
+    small = cv2.resize(luma[k], (frames.shape[2], frames.shape[1]), interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
+    if small.std() < 1.0:
+        return 1.0, 0.0
+    gain, offset = np.polyfit(small, grey, 1)
+    return float(gain), float(offset)
 
 
-def detect_faces(frame: np.ndarray, t: float = 0.0) -> list[Face]:
-    """Faces in one RGB frame: pairs of pupils with brighter eye whites than the skin between them."""
-    m = cv2.min(cv2.min(frame[:, :, 0], frame[:, :, 1]), frame[:, :, 2])
-    H, W = m.shape
-    half = cv2.resize(m, (W // 2, H // 2), interpolation=cv2.INTER_AREA)
-    cands = _pupils(m, 1.0) + _pupils(half, 2.0) + _pupils(cv2.resize(half, (W // 4, H // 4), interpolation=cv2.INTER_AREA), 4.0)
-    cands.sort()
-    pairs = []
-
-    def far(a: list[int], b: list[int]) -> int:
-        return abs(a[0] - b[0]) + abs(a[1] - b[1]) + abs(a[2] - b[2])
-
-    if len(cands) < 2:
-        return []
-    arr = np.array(cands)
-    X, Y, R = arr[:, 0], arr[:, 1], arr[:, 2]
-    D = X[None, :] - X[:, None]
-    rmax, rmin = np.maximum(R[:, None], R[None, :]), np.minimum(R[:, None], R[None, :])
-    # pupils of one face: level, alike, and 3-16 pupil radii apart
-    level = ((D >= 3.5) & (D <= 90) & (np.abs(Y[None, :] - Y[:, None]) <= 1.0 + 0.1 * D) & (rmax <= 1.6 * rmin + 1)
-          & (3 * rmax <= D) & (D <= 16 * rmax + 4))
-    for i, j in zip(*np.nonzero(level)):
-        (x1, y1, r1), (x2, y2, r2) = cands[i], cands[j]
-        d = x2 - x1
-        mx, ey = round((x1 + x2) / 2), round((y1 + y2) / 2)
-        cy = round(ey + 0.35 * d)
-        if not (0 <= cy < H and 0 <= mx < W):
-            continue
-        cheek = frame[cy, mx].tolist()
-        tol = max(28.0, 0.25 * math.sqrt(sum(c * c for c in cheek)))
-        # skin between the eyes like the cheek; eye whites brighter than that skin
-        by = round(ey + 0.2 * d)  # under a glasses bridge
-        if far(frame[by, mx].tolist(), cheek) > 1.5 * tol:
-            continue
-        xl, xr = round(x1 - 0.3 * d), round(x2 + 0.3 * d)
-        if xl < 0 or xr >= W or max(far(frame[cy, xl].tolist(), cheek), far(frame[cy, xr].tolist(), cheek)) > 1.5 * tol:
-            continue  # the cheeks on both sides are the same skin
-        skin = min(cheek)
-        whites = True
-        for x, y in ((x1, y1), (x2, y2)):
-            rr = max(2, round(0.3 * d))
-            xi, yi = round(x), round(y)
-            patch = m[max(0, yi - 1): yi + 2, max(0, xi - rr): xi + rr + 1]
-            if patch.size == 0 or int(patch.max()) < skin + 12:
-                whites = False
-                break
-        if whites:
-            pairs.append((abs(y2 - y1) / d + abs(r1 - r2) / max(r1, r2), i, j))
-    faces: list[Face] = []
-    used: set[int] = set()
-    for _, i, j in sorted(pairs):
-        if i in used or j in used:
-            continue
-        (x1, y1, _), (x2, y2, _) = cands[i], cands[j]
-        f = Face(t, (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1)
-        if any(abs(g.x - f.x) < 0.5 * g.dx and abs(g.y - f.y) < 0.5 * g.dx for g in faces):
-            continue  # the same face at the other scale
-        used.update((i, j))
-        faces.append(f)
-    for f in faces:
-        _measure(frame, f)
-    # a face's mouth box is mostly skin with some lip pixels (walls and patterns are not)
-    return [f for f in faces if f.mouth is not None and 0.02 < f.mouth < 0.85]
+def link(found: list[list[Face]]) -> list[Track]:
+    """Faces of successive sampled frames linked into tracks by position (within `LINK_DX` pupil separations)
+    and size (a gap of up to 1 s)."""
+    tracks: list[Track] = []
+    for faces in found:
+        for face in faces:
+            best, bd = None, None
+            for tr in tracks:
+                last = tr.faces[-1]
+                if face.t - last.t > 1.0:
+                    continue
+                dist = math.hypot(face.x - last.x, face.y - last.y)
+                if dist < LINK_DX * max(face.dx, last.dx) and 0.6 < face.dx / last.dx < 1.6 and (bd is None or dist < bd):
+                    best, bd = tr, dist
+            if best is None:
+                best = Track()
+                tracks.append(best)
+            best.faces.append(face)
+    return tracks
 
 
-def _measure(frame: np.ndarray, f: Face) -> None:
-    """Head turn, mouth curve and mouth opening of a found face (units of dx), on a crop around it."""
-    H, W, _ = frame.shape
-    d = f.dx
-    Y0, X0 = max(0, int(f.y - 0.1 * d)), max(0, int(f.x - 2.5 * d))
-    Y1, X1 = min(H, int(f.y + 1.3 * d) + 2), min(W, int(f.x + 2.5 * d) + 2)
-    img = frame[Y0:Y1, X0:X1].astype(np.float32)  # crop coordinates: (y - Y0, x - X0)
-    sy, sx = round(f.y + 0.35 * d), round(f.x)
-    if not (Y0 <= sy < Y1 and X0 <= sx < X1):
-        return
-    skin = img[max(0, sy - 1 - Y0): sy + 2 - Y0, max(0, sx - 1 - X0): sx + 2 - X0].reshape(-1, 3).mean(axis=0)
-    tol = max(28.0, 0.25 * float(np.linalg.norm(skin)))
-    # head edges on two cheek rows: first run of 2 non-skin pixels beyond the eyes
-    turns = []
-    for row in (round(f.y + 0.25 * d), round(f.y + 0.45 * d)):
-        if not Y0 <= row < Y1:
-            continue
-        far = np.linalg.norm(img[row - Y0] - skin, axis=1) > EDGE_TOL * tol
-        edges = []
-        for side in (-1, 1):
-            xs = np.arange(round(f.x + side * 0.95 * d), round(f.x + side * 2.3 * d) + side, side)
-            xs = xs[(xs >= X0) & (xs < X1 - 1) & (xs + side >= X0)]
-            hit = np.nonzero(far[xs - X0] & far[xs + side - X0])[0] if len(xs) else []
-            edges.append(xs[hit[0]] if len(hit) else None)
-        if edges[0] is not None and edges[1] is not None and edges[1] > edges[0]:
-            centre, half = (edges[0] + edges[1]) / 2, (edges[1] - edges[0]) / 2
-            turns.append(float((f.x - centre) / half))
-    if turns:
-        f.turn = float(np.mean(turns))
-    # pupils within the eye whites: the pupil's offset from the centre of the bright pixels around it
-    Ye0 = max(Y0, round(f.y) - 1)
-    if Ye0 < Y1:
-        mins = img[Ye0 - Y0: round(f.y) + 2 - Y0].min(axis=2)
-        white = mins > float(skin.min()) + 12
-        offs = []
-        for px in (f.x - d / 2, f.x + d / 2):
-            a, b = max(X0, round(px - 0.35 * d)), min(X1, round(px + 0.35 * d) + 1)
-            cols = np.nonzero(white[:, a - X0:b - X0].any(axis=0))[0]
-            if len(cols) >= 2:
-                offs.append((px - (a + 0.5 * (cols[0] + cols[-1]))) / d)
-        if len(offs) == 2:
-            f.look = float(np.mean(offs))
-    # mouth band: rows 0.55..1.2 dx under the eyes (lips at 0.9, corners +-0.2), columns +-0.75 dx
-    y0, y1 = round(f.y + 0.55 * d), round(f.y + 1.2 * d) + 1
-    x0, x1 = round(f.x - 0.75 * d), round(f.x + 0.75 * d) + 1
-    if y0 >= Y0 and y1 <= Y1 and x0 >= X0 and x1 <= X1 and y1 - y0 >= 3 and x1 - x0 >= 5:
-        box = np.linalg.norm(img[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0] - skin, axis=2) > tol
-        f.mouth = float(box.mean())
-        # the lips' upper edge per column, where the column starts on skin and meets the lips
-        top = np.argmax(box, axis=0)
-        cols = box.any(axis=0) & ~box[0]
-        if cols.sum() >= 5:
-            u = (np.arange(x0, x1)[cols] - f.x) / d
-            if u.max() - u.min() > 0.6:
-                c = np.polyfit(u, (y0 + top[cols] - f.y) / d, 2)[0]
-                f.curve = float(-c)
+def _crop(m_frame: np.ndarray, luma: np.ndarray, lut: np.ndarray, g: Face, left: float, right: float, up: float,
+          down: float, scale: float) -> tuple[Picture, int, int] | None:
+    """A Picture of the region around face g (luma pixels; sides in units of g.dx), aligned to 8 luma pixels so
+    that its reduced sizes match the whole picture's, its luma mapped to full range; with its offset."""
+    h, w = luma.shape
+    x0, x1 = max(0, int(g.x - left * g.dx) // 8 * 8), min(w, -(-int(g.x + right * g.dx) // 8) * 8)
+    y0, y1 = max(0, int(g.y - up * g.dx) // 8 * 8), min(h, -(-int(g.y + down * g.dx) // 8) * 8)
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return None
+    f = scale
+    pic = Picture(m_frame[int(y0 / f): math.ceil(y1 / f), int(x0 / f): math.ceil(x1 / f)], cv2.LUT(luma[y0:y1, x0:x1], lut))
+    return pic, x0, y0
+
+
+def _follow(frame: np.ndarray, luma: np.ndarray, lut: np.ndarray, g: Face, t: float, scale: float, fallback: bool) -> Face | None:
+    """Face g of an earlier sampled frame (luma pixels) found again: its pupils looked for where they were
+    (`relocate`), else (with `fallback`) a search of the crop 1.6 dx around it (a breathing bob or a slow pan
+    moves a face far less in 0.32 s)."""
+    # the region `relocate` reads: the pupils, the cheek and mouth boxes, the head's edges 2.5 dx aside
+    got = _crop(frame, luma, lut, g, 2.6, 2.6, 1.0, 1.6, scale)
+    if got is not None:
+        pic, x0, y0 = got
+        c = relocate(pic, Face(g.t, g.x - x0, g.y - y0, g.dx), t)
+        if c is not None:
+            return Face(t, c.x + x0, c.y + y0, c.dx, c.turn, c.look, c.curve, c.mouth)
+    got = _crop(frame, luma, lut, g, 1.6, 1.6, 1.6, 1.6, scale) if fallback else None
+    if got is None:
+        return None
+    pic, x0, y0 = got
+    found = [c for c in find_faces(pic, t) if 0.7 < c.dx / g.dx < 1.4 and math.hypot(c.x + x0 - g.x, c.y + y0 - g.y) < LINK_DX * g.dx]
+    if not found:
+        return None
+    c = found[0]
+    return Face(t, c.x + x0, c.y + y0, c.dx, c.turn, c.look, c.curve, c.mouth)
 
 
 def face_tracks(media: ClipMedia) -> list[Track]:
-    """Faces on every `STRIDE_S` seconds' frame, linked into tracks by position (cached per clip)."""
+    """Faces on every `STRIDE_S` seconds' frame, linked into tracks by position (cached per clip).
+
+    The whole picture is searched at the first sampled frame of each shot (`features.shot_spans`),
+    then every `SEARCH_EVERY`-th sampled frame while faces are followed and every `EMPTY_EVERY`-th
+    while none is; in between, each face of the previous sampled frame is found again where it was
+    (`_follow`), and one that is not (a blink, a turn away) is looked for at its last place for
+    `MISSES` more sampled frames (decision 134).
+    """
 
     def compute(m: ClipMedia) -> list[Track]:
         step = max(1, round(STRIDE_S * m.fps))
         frames, times = m.frames, m.frame_times
-        tracks: list[Track] = []
-        for k in range(0, len(frames), step):
-            for face in detect_faces(frames[k], float(times[k])):
-                best, bd = None, None
-                for tr in tracks:
-                    last = tr.faces[-1]
-                    if face.t - last.t > 1.0:
-                        continue
-                    dist = math.hypot(face.x - last.x, face.y - last.y)
-                    if dist < 0.6 * max(face.dx, last.dx) and 0.6 < face.dx / last.dx < 1.6 and (bd is None or dist < bd):
-                        best, bd = tr, dist
-                if best is None:
-                    best = Track()
-                    tracks.append(best)
-                best.faces.append(face)
-        return tracks
+        if not len(frames):
+            return []
+        gain, offset = luma_map(m)
+        lut = np.clip(np.arange(256) * gain + offset, 0, 255).astype(np.uint8)
+        scale = m.luma.shape[2] / frames.shape[2]
+        shots = shot_spans(m)
+        cuts = [sp.start for sp in shots]
+        picks = set(range(0, len(frames), step))
+        for sp in shots:
+            inside = np.nonzero((times > sp.start + 0.2) & (times < sp.end - 0.2))[0]
+            if len(inside) and sum(1 for k in inside if k in picks) < MIN_SHOT_SAMPLES:
+                picks.update(inside[np.linspace(0, len(inside) - 1, min(len(inside), MIN_SHOT_SAMPLES)).round().astype(int)].tolist())
+        found: list[list[Face]] = []
+        followed: list[tuple[Face, int]] = []  # (last sighting, samples missed since)
+        since, last_t = 0, -1.0
+        for k in sorted(picks):
+            t = float(times[k])
+            cut = last_t < 0 or any(last_t < c <= t for c in cuts)
+            since += 1
+            if cut or since >= (SEARCH_EVERY if followed else EMPTY_EVERY):
+                faces = find_faces(Picture(frames[k], cv2.LUT(m.luma[k], lut)), t)
+                since = 0
+                kept = [] if cut else [(g, n) for g, n in followed
+                                       if not any(math.hypot(f.x - g.x, f.y - g.y) < LINK_DX * g.dx for f in faces)]
+                missed = [(g, n + 1) for g, n in kept]
+            else:
+                faces, missed = [], []
+                for g, n in followed:
+                    f = _follow(frames[k], m.luma[k], lut, g, t, scale, n == 0)
+                    if f is not None:
+                        faces.append(f)
+                    else:
+                        missed.append((g, n + 1))
+            followed = [(f, 0) for f in faces] + [(g, n) for g, n in missed if n <= MISSES]
+            last_t = t
+            found.append(faces)
+        return link([[Face(g.t, g.x / scale, g.y / scale, g.dx / scale, g.turn, g.look, g.curve, g.mouth) for g in fs] for fs in found])
 
     return media.feature("faces:tracks", compute)

@@ -1,9 +1,12 @@
-"""Expression and eyeline per line from the speaker's face track (faces: `face_tracking`, decision 099)."""
+"""Expression and eyeline per line from the speaker's face track (faces: `face_tracking`, decisions 099, 131, 132)."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -98,31 +101,60 @@ def shot_windows(scene, spans: dict[int, tuple[float, float]], shots: list[tuple
     return out
 
 
-def _speaker_track(scene, i: int, present: list[tuple[Track, list[Face]]], order: dict[str, int]) -> int:
-    """Which of the faces on screen during line i is the speaker's.
+# The talking face: its mouth opening's spread over the line's samples above 0.03 (a still mouth reads
+# under 0.01, a talking one 0.1-0.2 on fitting clips) and the next face's under half of it.
+TALKING_SPREAD = 0.03
+TALKING_CLEAR = 0.5
+# A face framed more than this share of the frame width off centre has the person it talks to on the
+# other side (singles sit 0.11 off centre, two-shots 0.18; decision 099).
+FRAMING_OFFSET = 0.06
 
-    When as many faces are found as the line's scripted shot shows facing the camera (an over-the-
-    shoulder shot shows one; -1 when the speaker is the one seen from behind), they are matched to the subjects in the script's left-to-right stage
-    order; otherwise the face whose mouth opening varies most (the one talking).
+
+def _speaker_track(scene, i: int, present: list[tuple[Track, list[Face]]], order: dict[str, int], width: int) -> int:
+    """Which of the faces on screen during line i is the speaker's (-1: none of them).
+
+    An over-the-shoulder shot shows one face, its front subject's (the speaker of the shot's first
+    line; -1 when the line's speaker is the one seen from behind). In a shot of several subjects,
+    the face whose mouth opening varies most (the one talking) when it varies clearly more than the
+    others' (a mirrored shot swaps the faces' order, decision 132); else, with every subject's face
+    found, the faces matched left to right to the subjects in the script's stage order; else a lone
+    face matched to the subject framed on its side of the frame.
     """
     speaker = scene.lines[i].speaker
     try:
         shot = scene.shots[scene.shot_of_line(i)]
     except KeyError:
         shot = None
-    if shot is not None and speaker in shot.subjects:
-        facing = sorted(shot.subjects, key=lambda c: order.get(c, 99))
-        if shot.angle.value == "over_shoulder" and len(facing) >= 2:
-            first = scene.lines[shot.lines[0]].speaker if shot.lines else None
-            front = first if first in shot.subjects else shot.subjects[0]
-            if front != speaker:
-                return -1  # the speaker is the one seen from behind
-            facing = [speaker]
-        if len(facing) == len(present):
-            by_x = sorted(range(len(present)), key=lambda j: float(np.median([f.x for f in present[j][1]])))
-            return by_x[facing.index(speaker)]
-    activity = [float(np.std([f.mouth for f in fs])) + 0.01 * len(fs) for _, fs in present]
-    return int(np.argmax(activity))
+    activity = [float(np.std([f.mouth for f in fs])) for _, fs in present]
+    if shot is None or speaker not in shot.subjects:
+        return int(np.argmax([a + 0.01 * len(fs) for a, (_, fs) in zip(activity, present)]))
+    facing = sorted(shot.subjects, key=lambda c: order.get(c, 99))
+    if shot.angle.value == "over_shoulder" and len(facing) >= 2:
+        first = scene.lines[shot.lines[0]].speaker if shot.lines else None
+        front = first if first in shot.subjects else shot.subjects[0]
+        if front != speaker:
+            return -1  # the speaker is the one seen from behind
+        return int(np.argmax([len(fs) for _, fs in present]))
+    if len(facing) == 1:
+        return int(np.argmax([len(fs) for _, fs in present]))
+    top = sorted(activity)
+    if len(top) >= 2 and top[-1] > TALKING_SPREAD and top[-2] < TALKING_CLEAR * top[-1]:
+        return int(np.argmax(activity))
+    xs = [float(np.median([f.x for f in fs])) for _, fs in present]
+    if len(facing) == len(present):
+        return sorted(range(len(present)), key=lambda j: xs[j])[facing.index(speaker)]
+    if len(present) == 1:
+        slot = min(len(facing) - 1, int(xs[0] / width * len(facing)))  # subjects stand evenly across the frame
+        return 0 if facing[slot] == speaker else -1
+    return -1
+
+
+def _addressee(scene, line) -> str | None:
+    """Whom a line is said to: its addressee, else the other character of a two-hander."""
+    if line.addressee:
+        return line.addressee
+    others = [c.id for c in scene.characters if c.id != line.speaker]
+    return others[0] if len(others) == 1 else None
 
 
 def speaker_faces(scene, tracks: list[Track], spans: dict[int, tuple[float, float]], width: int) -> dict[int, LineFace]:
@@ -140,7 +172,7 @@ def speaker_faces(scene, tracks: list[Track], spans: dict[int, tuple[float, floa
         present = [(tr, fs) for tr, fs in present if len(fs) >= max(2, 0.5 * most)]
         if not present:
             continue
-        k = _speaker_track(scene, i, present, order)
+        k = _speaker_track(scene, i, present, order, W)
         if k < 0:
             continue
         _tr, fs = present[k]
@@ -153,7 +185,7 @@ def speaker_faces(scene, tracks: list[Track], spans: dict[int, tuple[float, floa
         turns = [f.turn for f in fs if f.turn is not None]
         looks = [f.look for f in fs if f.look is not None]
         toward, side_from = 0.0, ""
-        addressee = line.addressee
+        addressee = _addressee(scene, line)
         if addressee and addressee in order and line.speaker in order:
             rank = float(np.sign(order[addressee] - order[line.speaker]))
             others = [float(np.median([f.x for f in ofs])) - x for j, (_, ofs) in enumerate(present) if j != k]
@@ -162,15 +194,13 @@ def speaker_faces(scene, tracks: list[Track], spans: dict[int, tuple[float, floa
                 subjects = scene.shots[scene.shot_of_line(i)].subjects
             except KeyError:
                 subjects = []
-            if addressee not in subjects:
-                toward, side_from = rank, "stage"  # off screen: where the staging put them (the script's order)
-            elif others and (all(o > 0 for o in others) or all(o < 0 for o in others)):
+            if addressee in subjects and others and (all(o > 0 for o in others) or all(o < 0 for o in others)):
                 toward, side_from = float(np.sign(others[0])), "face"
-            elif abs(x / W - 0.5) > 0.06:
-                # framed off-centre on their own side, partner opposite
+            elif abs(x / W - 0.5) > FRAMING_OFFSET:
+                # framed off-centre on their own side, the person addressed (in frame or not) opposite
                 toward, side_from = -float(np.sign(x / W - 0.5)), "framing"
             else:
-                toward, side_from = rank, "stage"
+                toward, side_from = rank, "stage"  # where the staging put them (the script's order)
         out[i] = LineFace(len(fs), float(np.median(curves)) if curves else None,
                           float(np.median(turns)) if len(turns) >= max(2, 0.3 * len(fs)) else None, toward, size, side_from,
                           float(np.median(looks)) if len(looks) >= max(2, 0.3 * len(fs)) else None)
@@ -178,23 +208,65 @@ def speaker_faces(scene, tracks: list[Track], spans: dict[int, tuple[float, floa
 
 
 EXPRESSION = "ep.facial_expression_inconsistency"
-# The face and voice scores on one scale for the multimodal mode (decision 100): each minus its
-# median, over its 95th percentile minus its median, on the lines of 44 clean fitting clips
-# (procedural:clean seed 2000): face -0.16 and 0.41, voice (`delivery` probe) -1.7 and 4.26.
-FACE_CENTRE, FACE_SCALE = -0.16, 0.41
-VOICE_CENTRE, VOICE_SCALE = -1.7, 4.26
 MULTIMODAL = "ep.multimodal_expressive_inconsistency"
 EYELINE = "ip.interaction_eyeline_failure"
+# The face and voice scores on one scale for the multimodal mode (decisions 100, 133): each minus its
+# median, over its 95th percentile minus its median, on the lines of fitting clips without an
+# expression or delivery fault on the line (`fit_faces_model`, `faces_model.json`). The defaults are
+# the face score's on sparse seeds 0-5 with this round's face finder (-0.11, 0.35) and the vocal
+# flatness's (`voice.flat_scores`) as it read then (-2.1, 4.6); refit whenever either score changes.
+FACES_MODEL = Path(__file__).with_name("faces_model.json")
+DEFAULT_SCALES = {"face": (-0.11, 0.35), "voice": (-2.1, 4.6)}
+
+
+@lru_cache(maxsize=2)
+def _scales(path: Path = FACES_MODEL) -> dict[str, tuple[float, float]]:
+    if not path.is_file():
+        return DEFAULT_SCALES
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {k: (float(data[k]["centre"]), float(data[k]["scale"])) for k in ("face", "voice")}
 
 
 def _vocal_flatness(media: ClipMedia) -> dict[int, float]:
-    """The `delivery` probe's per-line vocal flatness (ep.vocal_emotional_delivery_failure), read only."""
-    from diagnosers.probes.voice import delivery
+    """Per-line vocal flatness (`voice.flat_scores`: pitch spread under what the emotion asks for), read only."""
+    from diagnosers.probes.voice import flat_scores
 
-    for score in delivery.measure(media):
-        if score.mode == "ep.vocal_emotional_delivery_failure":
-            return dict(score.lines)
-    return {}
+    return flat_scores(media)
+
+
+def multimodal_scores(expr: dict[int, float], vocal: dict[int, float], scene) -> dict[int, float]:
+    """Per on-screen line: the larger of the face score and the vocal flatness, each on its clean scale."""
+    scales = _scales()
+    out = {}
+    for i in set(expr) | set(vocal):
+        if scene.lines[i].delivery is Delivery.voice_over:
+            continue
+        parts = [(expr[i] - scales["face"][0]) / scales["face"][1]] if i in expr else []
+        parts += [(vocal[i] - scales["voice"][0]) / scales["voice"][1]] if i in vocal else []
+        out[i] = max(parts)
+    return out
+
+
+def fit_faces_model(samples, out: Path = FACES_MODEL) -> dict:
+    """Centre (median) and scale (95th percentile minus median) of the face expression score and of the
+    vocal flatness over the lines of (media, manifest) fitting pairs whose line carries neither an
+    expression nor a delivery fault; written to `faces_model.json` for the multimodal score."""
+    face, voice = [], []
+    for media, manifest in samples:
+        faulty = {f.line for f in manifest.faults if f.fault in ("expression_mismatch", "flat_delivery") and f.line is not None}
+        expr = next(ms.lines for ms in faces.fn(media) if ms.mode == EXPRESSION)
+        face += [v for i, v in expr.items() if i not in faulty]
+        voice += [v for i, v in _vocal_flatness(media).items() if i not in faulty]
+    model = {}
+    for name, vals in (("face", face), ("voice", voice)):
+        if len(vals) < 20:
+            model[name] = dict(zip(("centre", "scale"), DEFAULT_SCALES[name]))
+            continue
+        centre = float(np.median(vals))
+        model[name] = {"centre": centre, "scale": max(1e-6, float(np.percentile(vals, 95)) - centre), "lines": len(vals)}
+    out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    _scales.cache_clear()
+    return model
 
 
 @probe("faces", (EXPRESSION, MULTIMODAL, EYELINE))
@@ -206,11 +278,13 @@ def faces(media: ClipMedia) -> list[ModeScore]:
       line's scripted valence (EMOTION_AFFECT), weighted by how clearly the emotion is valenced
       and by face size: -sign(v) * min(1, |v| / 0.3) * (curve - rest) * min(1, dx / 16);
     - eyeline failure: the speaker's head turn and pupil offset (mean of the two) against the side
-      where the addressee stands (another face in frame, else the frame side opposite the
-      speaker, else the script's stage order): -side * gaze (positive: looks away from the person
-      addressed);
+      where the addressee stands (another face in frame when the addressee is in the shot, else the
+      side opposite a face framed off centre, else the script's stage order; a two-hander's line
+      without an addressee is said to the other character): -side * gaze (positive: looks away
+      from the person addressed). The speaker's face is the clearly talking one in a shot of
+      several (decision 132);
     - multimodal expressive inconsistency: the larger of the face score and the vocal flatness
-      score of the `delivery` probe, each in units of its spread on clean clips (decision 100).
+      (`voice.flat_scores`), each in units of its spread on fault-free fitting lines (decisions 100, 133).
     """
     scene = media.scene
     lf = line_faces(media)
@@ -227,15 +301,9 @@ def faces(media: ClipMedia) -> list[ModeScore]:
             sure = min(1.0, f.dx / FULL_FACE_DX)
             expr[i] = -math.copysign(1.0, v) * min(1.0, abs(v) / 0.3) * (f.valence - rest) * sure if v else 0.0
         gaze = [g for g in (f.turn, f.look) if g is not None]
-        if gaze and f.toward and scene.lines[i].addressee:
+        if gaze and f.toward:
             eye[i] = -f.toward * float(np.mean(gaze))
-    vocal = _vocal_flatness(media)
-    multi = {}
-    for i in set(expr) | set(vocal):
-        parts = [(expr[i] - FACE_CENTRE) / FACE_SCALE] if i in expr else []
-        parts += [(vocal[i] - VOICE_CENTRE) / VOICE_SCALE] if i in vocal else []
-        if scene.lines[i].delivery is not Delivery.voice_over:
-            multi[i] = max(parts)
+    multi = multimodal_scores(expr, _vocal_flatness(media), scene)
     out = []
     for mode, d in ((EXPRESSION, expr), (EYELINE, eye), (MULTIMODAL, multi)):
         windows = [(spans[i][0], spans[i][1], sc) for i, sc in d.items() if i in spans]

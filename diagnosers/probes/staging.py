@@ -10,18 +10,25 @@ from diagnosers.probes.faces import Face, Track, face_tracks, line_windows, stag
 from diagnosers.probes.features import shot_spans
 from scenes.vocabulary import Delivery
 
-# A single's face sits about 0.11 frame widths off centre on its character's side (clean fitting
-# singles, sparse seeds 0-2: 3 of 150+ close-ups and 1 of 80 mediums on the wrong side; the rest
-# are leaning faces near the centre). The side is the offset in units of 0.05 (16 px at 320),
-# clipped at 1. Clipping at 2.5 instead (a face framed fully on the wrong side outweighing one
-# leaning across) lowered the AUC on seeds 0-5 from 0.78 to 0.77.
+# A single frames its character about 0.11 frame widths off centre on their side of the line
+# (decision 106); the offset counts in units of 0.05 (16 px at 320), clipped at 1 (clipping at 2.5
+# lowered the AUC, decision 106).
 SINGLE_OFFSET = 0.05
 SINGLE_CLIP = 1.0
-# Two faces side by side: the speaker's is the one whose mouth opening varies most during the line.
-# That pick is wrong for about a quarter of clean two-shot lines (32 of 133 on seeds 0-2) against 1-7 %
-# for singles and over-the-shoulder shots, so it weighs 0.1 (AUC 0.81 vs 0.80 with 0 or 0.30 vs 1.0).
+# A single's gaze: the median of the face's head turn and pupil offset (`turn`, `look`, about ±0.2
+# when looking aside, decision 099) in units of 0.1, clipped at 1, against the side of the person
+# they look at (their lines' addressee, else the shot's speaker) in the script's staging. Per shot on
+# sparse fitting seeds 0-5 (mirrored shots vs the rest): offset alone AUC 0.973, gaze alone 0.972,
+# their sum 0.996 (gaze weight 0.5 / 1 / 2 / 4: 0.991 / 0.996 / 0.994 / 0.992); decision 130.
+SINGLE_GAZE = 0.1
+GAZE_WEIGHT = 1.0
+# Two or more faces side by side: the speaker's is the one whose mouth opening varies most during
+# the line. On clean two-shots that pick is the other face for 17 % of lines (mostly lines whose
+# mouth fault moves another mouth), so it weighs 0.1 × its clarity (decision 106).
 TWO_SHOT_WEIGHT = 0.1
-MIN_PUPILS_PX = 10.0  # faces whose pupils are closer than this (wide shots) show no usable mouth
+# Faces whose pupils are closer than this show no usable mouth; wide shots (6-7 px apart at 320) now
+# count, their mouths measured on the finer luma (decision 131; 10 before, not swept since).
+MIN_PUPILS_PX = 5.0
 
 
 def _steady(tracks: list[Track], start: float, end: float) -> list[list[Face]]:
@@ -35,49 +42,89 @@ def _median_x(faces: list[Face]) -> float:
     return float(np.median([f.x for f in faces]))
 
 
-def side_observations(media: ClipMedia) -> list[tuple[str, int, float, float, list[str] | None]]:
-    """Screen sides seen per scripted shot: (character, shot, side -1..1, weight, relative to whom).
+def _gaze(faces: list[Face]) -> float | None:
+    """Median of mean(turn, look) over the faces that have either (+ = looking toward screen right)."""
+    g = [float(np.mean([v for v in (f.turn, f.look) if v is not None])) for f in faces if f.turn is not None or f.look is not None]
+    return float(np.median(g)) if len(g) >= 2 else None
 
-    - a single (one subject) or an over-the-shoulder shot (the front subject, the speaker of its
-      first line, is the one facing us): the most seen face's offset from the frame centre, in
-      units of `SINGLE_OFFSET`, clipped to ±`SINGLE_CLIP`; `None` = relative to the frame centre, else to the
-      subjects seen from behind;
-    - a shot of several subjects: per line, the speaker's face (mouth opening varying most) left
-      (-1) or right (+1) of the other faces, weighted by how clearly it varies most × `TWO_SHOT_WEIGHT`;
-      with two subjects, the partner gets the opposite side.
-    Shots are the detected shots when there are as many as the script has, else from each shot's
-    first line window to its last (`faces.line_windows`).
+
+def _looks_at(scene, shot, who: str, place: dict[str, float]) -> float:
+    """Staging side (-1, 0, +1) of whom `who` looks at in a shot: their lines' addressee, else the speaker."""
+    sides = []
+    for i in shot.lines:
+        if i >= len(scene.lines) or scene.lines[i].delivery is Delivery.voice_over:
+            continue
+        line = scene.lines[i]
+        target = (line.addressee or next((c for c in place if c != who), None)) if line.speaker == who else line.speaker
+        if target in place and target != who:
+            sides.append(np.sign(place[target] - place[who]))
+    return float(np.sign(np.sum(sides))) if sides else 0.0
+
+
+def _shot_spans(media: ClipMedia) -> list[tuple[float, float] | None]:
+    """Each scripted shot's time span: the detected shots when there are as many, else the shot's line windows."""
+    scene = media.scene
+    detected = shot_spans(media)
+    if len(detected) == len(scene.shots):
+        return [(sp.start, sp.end) for sp in detected]
+    wins = line_windows(media)
+    spans: list[tuple[float, float] | None] = []
+    for shot in scene.shots:
+        w = [wins[i] for i in shot.lines if i in wins]
+        if not w:
+            spans.append(None)
+            continue
+        a, b = min(a for a, _ in w), max(b for _, b in w)
+        # kept inside the detected shot around their middle: a misplaced line must not reach into the next shot
+        mid = next((sp for sp in detected if sp.start <= (a + b) / 2 < sp.end), None)
+        if mid is not None:
+            a, b = max(a, mid.start), min(b, mid.end)
+        spans.append((a - 0.2, b + 0.2) if b > a else None)
+    return spans
+
+
+def side_disagreements(media: ClipMedia) -> dict[int, float]:
+    """Per scripted shot: how much the faces' screen sides disagree with the script's staging (+ = mirrored).
+
+    - a single: its face's offset from the frame centre (units of `SINGLE_OFFSET`, clipped at
+      ±`SINGLE_CLIP`) against the character's side of the staging, plus `GAZE_WEIGHT` × its gaze
+      (units of `SINGLE_GAZE`, clipped at ±1) against the side of whom it looks at;
+    - over the shoulder (the front subject is the speaker of the shot's first line): the front
+      face's offset against its side relative to the subjects seen from behind;
+    - several subjects: per line, the face whose mouth opening varies most (the speaker's) left or
+      right of the other faces against the speaker's side of the others, × `TWO_SHOT_WEIGHT` ×
+      how clearly it varies most.
     """
     scene = media.scene
     width = media.size[0]
     tracks = face_tracks(media)
     wins = line_windows(media)
-    detected = shot_spans(media)
-    if len(detected) == len(scene.shots):
-        spans: list[tuple[float, float] | None] = [(sp.start, sp.end) for sp in detected]
-    else:
-        spans = []
-        for shot in scene.shots:
-            w = [wins[i] for i in shot.lines if i in wins]
-            spans.append((min(a for a, _ in w) - 0.2, max(b for _, b in w) + 0.2) if w else None)
-    obs = []
-    for k, shot in enumerate(scene.shots):
-        span = spans[k]
+    order = stage_order(scene)
+    n = len(order)
+    place = {c: (i - (n - 1) / 2) / max(1, n - 1) for i, c in enumerate(order)}  # -0.5 left .. 0.5 right
+    out: dict[int, float] = {}
+    for k, (shot, span) in enumerate(zip(scene.shots, _shot_spans(media))):
         if span is None:
             continue
         subjects = list(shot.subjects)
         over = shot.angle.value == "over_shoulder" and len(subjects) >= 2
         if len(subjects) == 1 or over:
-            who, rel = subjects[0], None
+            who, ref = subjects[0], place.get(subjects[0], 0.0)
             if over:
                 first = scene.lines[shot.lines[0]].speaker if shot.lines and shot.lines[0] < len(scene.lines) else None
                 who = first if first in subjects else subjects[0]
-                rel = [c for c in subjects if c != who]
+                ref = place.get(who, 0.0) - float(np.mean([place.get(c, 0.0) for c in subjects if c != who]))
             present = sorted(_steady(tracks, span[0] + 0.2, span[1] - 0.2), key=len, reverse=True)
-            if present and len(present[0]) >= 2 * (len(present[1]) if len(present) > 1 else 0):
-                x = _median_x(present[0]) / width - 0.5
-                obs.append((who, k, float(np.clip(x / SINGLE_OFFSET, -SINGLE_CLIP, SINGLE_CLIP)), 1.0, rel))
+            if not present or len(present[0]) < 2 * (len(present[1]) if len(present) > 1 else 0):
+                continue
+            x = _median_x(present[0]) / width - 0.5
+            score = -float(np.clip(x / SINGLE_OFFSET, -SINGLE_CLIP, SINGLE_CLIP)) * float(np.sign(ref))
+            gaze = _gaze(present[0]) if not over else None
+            if gaze is not None:
+                score -= GAZE_WEIGHT * float(np.clip(gaze / SINGLE_GAZE, -1, 1)) * _looks_at(scene, shot, who, place)
+            out[k] = score
             continue
+        total = 0.0
         for i in shot.lines:
             if i >= len(scene.lines) or i not in wins:
                 continue
@@ -90,49 +137,34 @@ def side_observations(media: ClipMedia) -> list[tuple[str, int, float, float, li
             activity = [float(np.std([f.mouth for f in fs])) for fs in present]
             j = int(np.argmax(activity))
             xs = [_median_x(fs) for fs in present]
-            side = float(np.sign(xs[j] - np.mean([x for n, x in enumerate(xs) if n != j])))
+            side = float(np.sign(xs[j] - np.mean([x for m, x in enumerate(xs) if m != j])))
+            ref = place.get(line.speaker, 0.0) - float(np.mean([place.get(c, 0.0) for c in subjects if c != line.speaker]))
             top = sorted(activity)
             clarity = (top[-1] - top[-2]) / (top[-1] + 1e-6)
-            others = [c for c in subjects if c != line.speaker]
-            obs.append((line.speaker, k, side, TWO_SHOT_WEIGHT * clarity, others))
-            if len(subjects) == 2 and len(present) == 2:
-                obs.append((others[0], k, -side, TWO_SHOT_WEIGHT * clarity, [line.speaker]))
-    return obs
+            total -= TWO_SHOT_WEIGHT * clarity * side * float(np.sign(ref))
+        if total:
+            out[k] = total
+    return out
 
 
 @probe("staging", ("ig.180_degree_rule_violation",))
 def staging(media: ClipMedia) -> list[ModeScore]:
-    """Who stands where across shots, against the script's staging (decision 106).
+    """Who stands and looks where across shots, against the script's staging (decisions 106, 130).
 
-    - 180-degree rule: the characters' screen sides seen per shot (`side_observations`: a
-      single's or over-the-shoulder front face off centre; in shots of several, the talking face
-      left or right of the others) against the side the script's staging gives them: characters
-      left to right in the order the shots first name them (`faces.stage_order`, decision 099),
-      relative to the frame centre for a single and to the other subjects otherwise. Per shot,
-      Σ weight × (−agreement); the clip's score is the largest over shots (a mirrored shot puts
-      every character seen in it on the wrong side), 0 when no side is seen, None for one shot.
+    - 180-degree rule: per scripted shot, how much the faces' screen sides and a single's gaze
+      disagree with the staging (`side_disagreements`: characters left to right in the order the
+      shots first name them, `faces.stage_order`); the clip's score is the largest over shots (a
+      mirrored shot puts everyone in it on the wrong side and turns a single's gaze), 0 when no
+      side is seen, None for one shot.
     """
     scene = media.scene
     if len(scene.shots) < 2 and len(shot_spans(media)) < 2:
         return [ModeScore("ig.180_degree_rule_violation", None)]
-    order = stage_order(scene)
-    n = len(order)
-    place = {c: (i - (n - 1) / 2) / max(1, n - 1) for i, c in enumerate(order)}  # -0.5 left .. 0.5 right
-    per_shot: dict[int, float] = {}
-    for who, k, side, weight, rel in side_observations(media):
-        ref = place.get(who, 0.0) - (np.mean([place.get(o, 0.0) for o in rel]) if rel else 0.0)
-        if ref != 0:
-            per_shot[k] = per_shot.get(k, 0.0) - weight * side * float(np.sign(ref))
+    per_shot = side_disagreements(media)
     if not per_shot:
         return [ModeScore("ig.180_degree_rule_violation", 0.0)]
     k = max(per_shot, key=per_shot.get)
     score = max(0.0, per_shot[k])
-    detected = shot_spans(media)
-    windows = []
-    if score > 0 and len(detected) == len(scene.shots):
-        windows = [(detected[k].start, detected[k].end, score)]
-    elif score > 0:
-        wins = line_windows(media)
-        w = [wins[i] for i in scene.shots[k].lines if i in wins]
-        windows = [(min(a for a, _ in w), max(b for _, b in w), score)] if w else []
+    span = _shot_spans(media)[k]
+    windows = [(span[0], span[1], score)] if score > 0 and span is not None else []
     return [ModeScore("ig.180_degree_rule_violation", score, windows=windows)]
