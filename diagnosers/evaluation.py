@@ -271,11 +271,11 @@ def _item_value(s: Any) -> float | None:
 
 
 def fit_threshold(scores: Iterable[tuple[float, bool]], max_fpr: float = 0.05,
-                  clean: Iterable[float] | None = None, max_clean_fpr: float = 0.03) -> dict[str, float] | None:
+                  clean: Iterable[float] | None = None, max_clean_fpr: float = 0.04) -> dict[str, float] | None:
     """The cut on a score that maximises balanced accuracy under false-positive caps.
 
     `max_fpr` caps false positives among the labelled negatives; with `clean` (scores of clips
-    known to be free of every fault), `max_clean_fpr` caps them there too (decision 109).
+    known to be free of every fault), `max_clean_fpr` caps them there too (decisions 109, 174).
     Candidates are midpoints between consecutive distinct labelled scores; the lowest cut with the
     best balanced accuracy wins. `scale` (spread of the negatives' scores) lets the judge compare
     margins across modes.

@@ -5,7 +5,7 @@ every probe): only the probes covering `--modes` run, on the four clip sets of t
 evaluation design (decisions 084, 109):
 
     fit         procedural:sparse, seeds 0-5      (264 clips; cuts are fitted here)
-    clean_fit   procedural:clean,  seeds 3000-3001 (88 clips; false positives capped at 3 % here)
+    clean_fit   procedural:clean,  seeds 3000-3001 (88 clips; false positives capped at 4 % here, decision 174)
     test        procedural:sparse, seeds 1000-1005 (264 clips; held out)
     clean_test  procedural:clean,  seed 2000       (88 clips; held out)
 
@@ -107,7 +107,7 @@ def auc(pos: list[float], neg: list[float]) -> float | None:
     return float(((p[:, None] > n[None, :]).sum() + 0.5 * (p[:, None] == n[None, :]).sum()) / (len(p) * len(n)))
 
 
-def report(rows: list[dict], max_fpr: float = 0.10, max_clean_fpr: float = 0.03) -> list[dict]:
+def report(rows: list[dict], max_fpr: float = 0.10, max_clean_fpr: float = 0.04) -> list[dict]:
     """Per (mode, line level): fitting AUC and cut, held-out balanced accuracy, clean false positives."""
     from diagnosers.evaluation import fit_threshold
 

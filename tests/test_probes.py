@@ -33,6 +33,7 @@ def rendered(tmp_path_factory) -> dict[str, tuple[Path, object]]:
         "lipsync": "procedural?faults=lip_sync_offset",
         "drift": "procedural?faults=mood_drift",
         "jumpcut": "procedural?faults=jump_cut",
+        "drowned": "procedural?faults=background_drowning",
     }.items():
         work = tmp_path_factory.mktemp(name)
         r = build_generator(spec).render(scene, 3, work)
@@ -101,6 +102,26 @@ def test_covers_predicts_every_abstention_that_does_not_depend_on_the_clip(rende
         if not judge.covers(i):
             assert v.status is VerdictStatus.abstained, (i.format, i.modes)
     assert any(judge.covers(i) for i in items) and not all(judge.covers(i) for i in items)
+
+
+def test_voice_modes_abstain_where_the_background_drowns_the_dialogue(rendered, judge):
+    """A buried voice gives guesses, not measurements: those items abstain with the reason; the rest answer."""
+    from diagnosers.probe_judge import HEARD_MODES
+
+    scene = load_suite("mini").scene(SCENE)
+    items = [i for i in scene_items(scene) if i.format is Format.yes_no]
+    verdicts = judge.answer(_media(judge, rendered["drowned"][0]), items)
+    heard = [(i, v) for i, v in zip(items, verdicts) if i.modes[0] in HEARD_MODES and judge.covers(i)]
+    by_mode = _by_mode(items, verdicts)
+    assert by_mode["sd.overpowering_background_audio"].answer.is_yes
+    assert by_mode["mc.visual_mood_drift"].status is VerdictStatus.answered  # the picture is still measured
+    assert heard and all(v.status is VerdictStatus.abstained and "overpowers" in v.evidence["reason"] for _, v in heard)
+    # on the clean clip the same items are answered, and the gate can be switched off
+    clean = judge.answer(_media(judge, rendered["clean"][0]), [i for i, _ in heard])
+    assert any(v.status is VerdictStatus.answered for v in clean)
+    ungated = build_judge("probes?abstain_when_drowned=false")
+    assert any(v.status is VerdictStatus.answered
+               for v in ungated.answer(_media(ungated, rendered["drowned"][0]), [i for i, _ in heard]))
 
 
 def test_frozen_picture_is_measured_and_localised(rendered, judge):
