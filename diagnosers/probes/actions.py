@@ -24,6 +24,7 @@ from diagnosers.probes.features import Span, cuts, frames_in, gray, shot_spans
 from scenes.vocabulary import EMOTION_AFFECT
 
 ACTION_MODEL = Path(__file__).with_name("action_model.json")
+MIN_FIT_LINES = 5  # lines with and without the action that a fit needs
 ACTION_WINDOW = (0.2, 0.6)  # seconds before an action line's start and after its end that its window adds
 # (actions are drawn from the line's start and often held a little past its end)
 MOVED_DIFF = 8.0  # grey levels (8x8 block mean) from the window's first frame at which a block counts as moved:
@@ -319,6 +320,10 @@ def fit_action_model(samples: Iterable[tuple], out: Path = ACTION_MODEL) -> dict
         for i, f in action_features(media).items():
             X.append(_vector(f))
             y.append(i in missing)
+    if sum(y) < MIN_FIT_LINES or len(y) - sum(y) < MIN_FIT_LINES:
+        # too few lines of one kind to fit on: the model in use stays, and the summary says why
+        return {"lines": len(y), "missing": int(sum(y)), "skipped": f"needs {MIN_FIT_LINES} measured action lines with "
+                f"and without the action, got {int(sum(y))} and {len(y) - int(sum(y))}"}
     X = np.asarray(X)
     mean, scale = X.mean(axis=0), X.std(axis=0) + 1e-9
     clf = LogisticRegression(C=1.0, max_iter=1000).fit((X - mean) / scale, np.asarray(y))

@@ -12,6 +12,7 @@ fitting step does, on clips kept apart from the ones accuracy is reported on.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from diagnosers.media import ClipMedia
 from generators.base import Clip
@@ -54,18 +55,27 @@ class _OnePictureAtATime(Sequence):
             self.media_of(item).release_picture()
 
 
-def fit_probe_models(samples: Sequence[tuple[ClipMedia, Clip]]) -> dict:
+def fit_probe_models(samples: Sequence[tuple[ClipMedia, Clip]], out_dir: Path | None = None) -> dict:
     """Fit the speech, grading, music, sound-cue, action and face-scale models on (media, manifest)
-    pairs; returns a summary."""
-    from diagnosers.probes.actions import fit_action_model
+    pairs; returns a summary. The models are written over the bundled files the probes read, or with
+    `out_dir` into that folder instead (a trial fit: the probes, and the later fits here, still read
+    the bundled models)."""
+    from diagnosers.probes.actions import ACTION_MODEL, fit_action_model
     from diagnosers.probes.cues import fit_cue_reference
-    from diagnosers.probes.faces import fit_faces_model
-    from diagnosers.probes.grade import fit_grading_model
+    from diagnosers.probes.faces import FACES_MODEL, fit_faces_model
+    from diagnosers.probes.grade import GRADING_MODEL, fit_grading_model
+    from diagnosers.probes.soundscape import MODEL as MUSIC_MODEL
     from diagnosers.probes.soundscape import fit_music_model
+    from diagnosers.probes.speech_model import MODEL as SPEECH_MODEL
     from diagnosers.probes.speech_model import fit_speech_model
 
+    def out(bundled: Path) -> Path:
+        return bundled if out_dir is None else Path(out_dir) / bundled.name
+
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
     samples = _OnePictureAtATime(samples)
-    speech = fit_speech_model((m, *speech_labels(man)) for m, man in samples)
+    speech = fit_speech_model(((m, *speech_labels(man)) for m, man in samples), out=out(SPEECH_MODEL))
 
     def clean_of(faults: set[str]) -> Sequence[ClipMedia]:
         return _OnePictureAtATime([m for m, man in samples.items if not ({f.fault for f in man.faults} & faults)],
@@ -75,12 +85,14 @@ def fit_probe_models(samples: Sequence[tuple[ClipMedia, Clip]]) -> dict:
     per_target = {"luminance": clean_of({"lighting_conflict", "mood_drift"}),
                   "warmth": clean_of({"colour_conflict", "mood_drift"}),
                   "saturation": clean_of({"colour_conflict", "mood_drift"})}
-    grading = fit_grading_model(per_target) if min(len(v) for v in per_target.values()) >= 10 else None
-    fit_music_model(samples)
-    cues = fit_cue_reference(samples)
+    grading = fit_grading_model(per_target, out=out(GRADING_MODEL)) if min(len(v) for v in per_target.values()) >= 10 else None
+    music = fit_music_model(samples, out=out(MUSIC_MODEL))
+    cues = fit_cue_reference(samples, out=out(MUSIC_MODEL))
     # the action model reads the speech model's aligned lines, the faces model reads both: fit them last
-    actions = fit_action_model(samples)
-    faces = fit_faces_model(samples)
+    actions = fit_action_model(samples, out=out(ACTION_MODEL))
+    faces = fit_faces_model(samples, out=out(FACES_MODEL))
     return {"speech_frames": speech["frames"], "speech_train_accuracy": round(speech["train_accuracy"], 4),
             "grading_clips": grading["clips"] if grading else 0, "cue_kinds": len(cues.get("cues", cues)),
-            "action_lines": actions["lines"], "face_lines": faces["face"].get("lines", 0)}
+            "action_lines": actions["lines"], **({"action_model_skipped": actions["skipped"]} if "skipped" in actions else {}),
+            **({"music_model_skipped": music["skipped"]} if "skipped" in music else {}),
+            "face_lines": faces["face"].get("lines", 0)}

@@ -25,6 +25,7 @@ from diagnosers.probes.features import rms_db, spectral_frames, speech_mask
 from scenes.vocabulary import MOOD_AFFECT
 
 MODEL = Path(__file__).with_name("music_model.json")
+MIN_FIT_CLIPS = 5  # clips with and without a quality that a music model part needs to be fitted
 
 # Krumhansl–Kessler key profiles (major, minor), rotated over the 12 tonics.
 MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -252,11 +253,17 @@ def fit_music_model(samples: Iterable[tuple], out: Path = MODEL) -> dict:
             vy.append(valence > 0)
         dx.append([d[k] for k in DRIFT_FEATURES])
         dy.append("music_drift" in faults)
-    model = {"valence": _fit_logistic(np.asarray(vx), np.asarray(vy), CONFLICT_FEATURES),
-             "drift": _fit_logistic(np.asarray(dx), np.asarray(dy), DRIFT_FEATURES)}
+    model = dict(_load(str(out)) or {})  # a part with too few clips of either kind keeps what the file has
+    skipped = {}
+    for part, X, y, features in (("valence", vx, vy, CONFLICT_FEATURES), ("drift", dx, dy, DRIFT_FEATURES)):
+        y = np.asarray(y, bool)
+        if min(int(y.sum()), int((~y).sum())) < MIN_FIT_CLIPS:
+            skipped[part] = f"needs {MIN_FIT_CLIPS} clips of each kind, got {int(y.sum())} and {int((~y).sum())}"
+            continue
+        model[part] = _fit_logistic(np.asarray(X), y, features)
     out.write_text(json.dumps(model, indent=1), encoding="utf-8")
     _load.cache_clear()
-    return model
+    return {**model, "skipped": skipped} if skipped else model
 
 
 @probe("soundscape", ("sd.missing_ambient_sound", "sd.overpowering_background_audio"))
