@@ -29,6 +29,7 @@ from taxonomy.scoring import score_item
 # six rounds of the default suite by `procedural:sparse` (about 5 faults a clip): >= 44 clips with and
 # >= 150 without each mode (decision 084)
 DEFAULT_LABELLED_CLIPS = 264
+MAX_CLEAN_FPR = 0.04  # cap on false positives over clean clips when a cut is fitted (decisions 109, 174)
 
 # ------------------------------------------------------------------------------ calibration model
 
@@ -271,7 +272,7 @@ def _item_value(s: Any) -> float | None:
 
 
 def fit_threshold(scores: Iterable[tuple[float, bool]], max_fpr: float = 0.05,
-                  clean: Iterable[float] | None = None, max_clean_fpr: float = 0.04) -> dict[str, float] | None:
+                  clean: Iterable[float] | None = None, max_clean_fpr: float = MAX_CLEAN_FPR) -> dict[str, float] | None:
     """The cut on a score that maximises balanced accuracy under false-positive caps.
 
     `max_fpr` caps false positives among the labelled negatives; with `clean` (scores of clips

@@ -47,12 +47,12 @@ class ProbeConfig(BaseModel):
     thresholds: str | None = Field(None, description="thresholds JSON (default: the bundled fitted file)")
     tie_margin: float = Field(0.02, ge=0.0, description="pairwise: normalised score difference below which it abstains")
     abstain_when_drowned: bool = Field(
-        True, description="abstain on the modes read from the dialogue's voice where the background overpowers it (decision 174)")
+        True, description="abstain on the modes read from the dialogue's voice where the background overpowers it (decision 175)")
 
 
 # Modes read from the dialogue's voice (its presence, timing, level, pitch, identity, envelope). Where the
 # clip's background overpowers the dialogue (`sd.overpowering_background_audio` answered present) the voice
-# is buried under it and these readings are guesses, so the judge abstains on them there (decision 174).
+# is buried under it and these readings are guesses, so the judge abstains on them there (decision 175).
 HEARD_MODES = frozenset({
     "ip.reaction_timing_failure", "ip.dialogue_turn_taking_failure", "sf.audio_dropout", "dp.dialogue_content_deviation",
     "dp.speech_mode_confusion", "ep.vocal_emotional_delivery_failure", "dp.speaker_identity_error", "sf.lip_sync_offset",
@@ -106,21 +106,21 @@ class ProbeJudge:
         # a probe reports all its modes; only those with a fitted threshold count (the rest abstain)
         wanted = modes & self.measured
         scores = {m: s for m, s in measure_all(media, wanted).items() if m in self.measured}
-        drowned = wanted & HEARD_MODES and self._drowned_by(media)
-        if drowned:  # nothing measured: every format then abstains with this reason
+        heard = wanted & HEARD_MODES
+        drowned = self._drowned_by(media) if heard else None
+        if drowned is not None:  # nothing measured: every format then abstains with this reason
             reason = {"reason": "the background overpowers the dialogue: its voice cannot be measured",
-                      "background_over_dialogue": drowned[0]}
-            scores.update({m: ModeScore(m, None, detail=reason) for m in wanted & HEARD_MODES})
+                      "background_over_dialogue": drowned}
+            scores.update({m: ModeScore(m, None, detail=reason) for m in heard})
         return scores
 
-    def _drowned_by(self, media: ClipMedia) -> tuple[float] | None:
-        """(the background-over-dialogue score,) when the judge answers `OVERPOWERING` present on the clip."""
+    def _drowned_by(self, media: ClipMedia) -> float | None:
+        """The background-over-dialogue score when the judge answers `OVERPOWERING` present on the clip, else None."""
         if not self.config.abstain_when_drowned or OVERPOWERING not in self.measured:
             return None
         ms = measure_all(media, {OVERPOWERING}).get(OVERPOWERING)
-        if ms is None or ms.score is None or ms.score <= self._threshold(OVERPOWERING):
-            return None
-        return (ms.score,)
+        present = ms is not None and ms.score is not None and ms.score > self._threshold(OVERPOWERING)
+        return ms.score if present else None
 
     def _present(self, mode: str, ms: ModeScore, slot: dict[str, Any]) -> tuple[bool | None, float | None]:
         if "line" in slot:

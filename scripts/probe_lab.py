@@ -107,9 +107,12 @@ def auc(pos: list[float], neg: list[float]) -> float | None:
     return float(((p[:, None] > n[None, :]).sum() + 0.5 * (p[:, None] == n[None, :]).sum()) / (len(p) * len(n)))
 
 
-def report(rows: list[dict], max_fpr: float = 0.10, max_clean_fpr: float = 0.04) -> list[dict]:
-    """Per (mode, line level): fitting AUC and cut, held-out balanced accuracy, clean false positives."""
-    from diagnosers.evaluation import fit_threshold
+def report(rows: list[dict], max_fpr: float = 0.10, max_clean_fpr: float | None = None) -> list[dict]:
+    """Per (mode, line level): fitting AUC and cut, held-out balanced accuracy, clean false positives
+    (`max_clean_fpr`: the `fit-probes` default, `MAX_CLEAN_FPR`, unless given)."""
+    from diagnosers.evaluation import MAX_CLEAN_FPR, fit_threshold
+
+    max_clean_fpr = MAX_CLEAN_FPR if max_clean_fpr is None else max_clean_fpr
 
     keys = sorted({(r["mode"], r["line"] is not None) for r in rows})
     out = []

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from diagnosers.media import ClipMedia
+from diagnosers.probes.base import ModeScore, load_model
 from diagnosers.probes.align import align_lines
 from diagnosers.probes.features import Span, cuts, frames_in, gray, shot_spans
 from scenes.vocabulary import EMOTION_AFFECT
@@ -55,12 +55,6 @@ FEATURES = ("above", "head", "chest", "face", "above_end", "head_end", "chest_en
 BLUR = 2.0  # px (decode size): sideways moves are compared blurred (hand-held lines: AUC 0.64 -> 0.70)
 SIDEWAYS_MOVES = ("pan_left", "pan_right", "tilt_up", "tilt_down", "handheld")
 CAMERA_SIZE = (80, 45)  # the camera is estimated at a quarter of the decode size
-
-
-@lru_cache(maxsize=2)
-def _model(path: str) -> dict | None:
-    p = Path(path)
-    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
 
 
 def measured(shot) -> bool:
@@ -138,11 +132,9 @@ def action_features(media: ClipMedia) -> dict[int, dict[str, float]]:
 def action_scores(media: ClipMedia):
     """`mp.action_missing`: per measured action line, the fitted log-odds that the action is missing
     (without a model: less moved area above the chest than on the face, as a log ratio)."""
-    from diagnosers.probes.base import ModeScore
-
     feats = action_features(media)
     spans = line_windows(media)
-    model = _model(str(ACTION_MODEL))
+    model = load_model(str(ACTION_MODEL))
     scores = {i: _score(f, model) for i, f in feats.items()}
     windows = [(spans[i].start, spans[i].end, s) for i, s in scores.items()]
     return ModeScore("mp.action_missing", max(scores.values()) if scores else None, scores, windows)
@@ -302,10 +294,10 @@ def region_areas(moved: np.ndarray, my: float, mx: float, radius: float) -> dict
 
 
 def _shot_index(scene, line: int) -> int | None:
-    for k, shot in enumerate(scene.shots):
-        if line in shot.lines:
-            return k
-    return None
+    try:
+        return scene.shot_of_line(line)
+    except KeyError:  # a line no shot lists
+        return None
 
 
 def fit_action_model(samples: Iterable[tuple], out: Path = ACTION_MODEL) -> dict:
@@ -330,5 +322,5 @@ def fit_action_model(samples: Iterable[tuple], out: Path = ACTION_MODEL) -> dict
     model = {"features": list(FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
              "coef": clf.coef_[0].tolist(), "intercept": float(clf.intercept_[0]), "lines": len(y), "missing": int(sum(y))}
     out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    _model.cache_clear()
+    load_model.cache_clear()
     return model

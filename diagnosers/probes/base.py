@@ -8,8 +8,11 @@ and scored time windows for temporal items. Thresholds live apart from the probe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Protocol
 
 from diagnosers.media import ClipMedia
@@ -62,3 +65,11 @@ def probe(name: str, modes: tuple[str, ...]) -> Callable[[Callable[[ClipMedia], 
         return p
 
     return deco
+
+
+@lru_cache(maxsize=16)
+def load_model(path: str) -> dict | None:
+    """A fitted model file's JSON, read once per path (None when there is none). A fit that writes one
+    calls `load_model.cache_clear()` so the probes read what it wrote."""
+    p = Path(path)
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None

@@ -20,9 +20,9 @@ import numpy as np
 
 from diagnosers.media import ClipMedia
 from diagnosers.probes.align import align_lines
-from diagnosers.probes.base import ModeScore, probe
+from diagnosers.probes.base import ModeScore, load_model, probe
 from diagnosers.probes.features import HOP_S, spectral_frames
-from diagnosers.probes.soundscape import MODEL, _load
+from diagnosers.probes.soundscape import MODEL
 
 # Each kind of scripted sound as a listener would describe it: how long it lasts (s) and, for tonal
 # kinds, the frequencies of its partials (Hz; decision 108).
@@ -196,7 +196,7 @@ def _expected(media: ClipMedia) -> list[tuple[int, float, str]]:
 
 
 def _model(path: str | None = None) -> dict:
-    return (_load(str(path or MODEL)) or {}).get("cues", {})
+    return (load_model(str(path or MODEL)) or {}).get("cues", {})
 
 
 def cue_strengths(media: ClipMedia, path: str | None = None) -> list[tuple[int, float, str, float]]:
@@ -284,10 +284,10 @@ def fit_cue_reference(samples: Iterable[tuple], out: Path = MODEL) -> dict:
                         "null_sd": sd0[top].round(4).tolist(), "played": round(played, 4),
                         "played_sd": round(spread, 4), "unplayed": round(unplayed, 4),
                         "cues": int(y.sum()), "lines": int((~y).sum())}
-    model = dict(_load(str(out)) or {})
+    model = dict(load_model(str(out)) or {})
     model["cues"] = models
     out.write_text(json.dumps(model, indent=1), encoding="utf-8")
-    _load.cache_clear()
+    load_model.cache_clear()
     return models
 
 

@@ -253,16 +253,22 @@ def pitch_track(media: ClipMedia, start: float, end: float) -> np.ndarray:
     starts = np.arange(0, max(0, len(a) - win), HOP)
     if not len(starts):
         return np.zeros(0)
-    x = a[starts[:, None] + np.arange(win)[None, :]]
-    x -= x.mean(axis=1, keepdims=True)
-    energy = np.einsum("ij,ij->i", x, x)
-    spec = np.fft.rfft(x, 2 * win, axis=1)
     lo, hi = SAMPLE_RATE // 400, SAMPLE_RATE // 70  # 70..400 Hz
-    ac = np.fft.irfft(spec.real**2 + spec.imag**2, 2 * win, axis=1)[:, lo:hi]
+    _, k, voiced = frame_autocorrelation(a[starts[:, None] + np.arange(win)[None, :]], lo, hi, 2 * win, 0.45)
+    return np.where(voiced, SAMPLE_RATE / (lo + k), np.nan)
+
+
+def frame_autocorrelation(x: np.ndarray, lo: int, hi: int, nfft: int, voiced_peak: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For audio frames (rows, each demeaned here): the autocorrelation at lags lo..hi-1 (one FFT of
+    `nfft` points for all frames; `nfft` >= frame + hi avoids wrap-around), the index of its peak, and
+    whether the frame is voiced (energy >= 1e-4 and the peak reaching `voiced_peak` of the energy)."""
+    x = x - x.mean(axis=1, keepdims=True)
+    energy = np.einsum("ij,ij->i", x, x)
+    spec = np.fft.rfft(x, nfft, axis=1)
+    ac = np.fft.irfft(spec.real**2 + spec.imag**2, nfft, axis=1)[:, lo:hi]
     k = np.argmax(ac, axis=1)
     peak = ac[np.arange(len(k)), k]
-    voiced = (energy >= 1e-4) & (peak > 0.45 * np.maximum(energy, 1e-300))
-    return np.where(voiced, SAMPLE_RATE / (lo + k), np.nan)
+    return ac, k, (energy >= 1e-4) & (peak > voiced_peak * np.maximum(energy, 1e-30))
 
 
 # picture --------------------------------------------------------------------------------------

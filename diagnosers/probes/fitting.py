@@ -91,8 +91,10 @@ def fit_probe_models(samples: Sequence[tuple[ClipMedia, Clip]], out_dir: Path | 
     # the action model reads the speech model's aligned lines, the faces model reads both: fit them last
     actions = fit_action_model(samples, out=out(ACTION_MODEL))
     faces = fit_faces_model(samples, out=out(FACES_MODEL))
-    return {"speech_frames": speech["frames"], "speech_train_accuracy": round(speech["train_accuracy"], 4),
-            "grading_clips": grading["clips"] if grading else 0, "cue_kinds": len(cues.get("cues", cues)),
-            "action_lines": actions["lines"], **({"action_model_skipped": actions["skipped"]} if "skipped" in actions else {}),
-            **({"music_model_skipped": music["skipped"]} if "skipped" in music else {}),
-            "face_lines": faces["face"].get("lines", 0)}
+    summary = {"speech_frames": speech["frames"], "speech_train_accuracy": round(speech["train_accuracy"], 4),
+               "grading_clips": grading["clips"] if grading else 0, "cue_kinds": len(cues.get("cues", cues)),
+               "action_lines": actions["lines"], "face_lines": faces["face"].get("lines", 0)}
+    for name, fitted in (("action_model", actions), ("music_model", music)):
+        if "skipped" in fitted:  # too few clips of a kind: the model in use stays, and why is reported
+            summary[f"{name}_skipped"] = fitted["skipped"]
+    return summary

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 
 from diagnosers.media import ClipMedia
 from diagnosers.probes.backdrop import backdrop_change
-from diagnosers.probes.base import ModeScore, probe
+from diagnosers.probes.base import ModeScore, load_model, probe
 from diagnosers.probes.features import (
     cuts,
     frames_in,
@@ -172,15 +171,9 @@ def opening_grade(media: ClipMedia, share: float = 1 / 3) -> dict[str, float]:
     return {k: float(np.median(stats[k][head])) for k in GRADE_TARGETS}
 
 
-@lru_cache(maxsize=2)
-def _grading_model(path: str) -> dict | None:
-    p = Path(path)
-    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
-
-
 def expected_grade(scene) -> dict[str, tuple[float, float]] | None:
     """(expected value, residual spread) per statistic from the fitted model, None without one."""
-    model = _grading_model(str(GRADING_MODEL))
+    model = load_model(str(GRADING_MODEL))
     if model is None:
         return None
     x = script_features(scene)
@@ -199,5 +192,5 @@ def fit_grading_model(samples: dict[str, list[ClipMedia]], out: Path = GRADING_M
         model[k] = {"coef": coef.tolist(), "sigma": float(np.std(resid) + 1e-6)}
     model["clips"] = {k: len(v) for k, v in samples.items()}
     out.write_text(json.dumps(model) + "\n", encoding="utf-8")
-    _grading_model.cache_clear()
+    load_model.cache_clear()
     return model

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from diagnosers.media import SAMPLE_RATE, ClipMedia
+from diagnosers.probes.base import load_model
 from diagnosers.probes.align import align_lines
-from diagnosers.probes.features import HOP, HOP_S, spectral_frames
-from diagnosers.probes.speech_model import MODEL, _load, line_duration_features
+from diagnosers.probes.features import HOP, HOP_S, frame_autocorrelation, spectral_frames
+from diagnosers.probes.speech_model import MODEL, line_duration_features
 from scenes import EMOTION_AFFECT, Delivery, Emotion
 
 PITCH_WINDOW = 640  # 40 ms analysis frames every 20 ms (two periods of a 55 Hz voice)
@@ -138,15 +139,9 @@ def clip_pitch(media: ClipMedia) -> np.ndarray:
         if not len(rows):
             return out
         x = np.lib.stride_tricks.sliding_window_view(a, PITCH_WINDOW)[::HOP][rows]
-        x = x - x.mean(axis=1, keepdims=True)
-        energy = np.einsum("ij,ij->i", x, x)
         lo, hi = int(SAMPLE_RATE / F0_RANGE_HZ[1]), int(SAMPLE_RATE / F0_RANGE_HZ[0])
-        spec = np.fft.rfft(x, PITCH_FFT, axis=1)  # PITCH_FFT >= window + longest lag: no wrap-around
-        ac = np.fft.irfft(spec.real**2 + spec.imag**2, PITCH_FFT, axis=1)[:, lo:hi]
-        k = np.argmax(ac, axis=1)
+        ac, k, voiced = frame_autocorrelation(x, lo, hi, PITCH_FFT, VOICED_PEAK)
         idx = np.arange(len(rows))
-        peak = ac[idx, k]
-        voiced = (energy >= 1e-4) & (peak > VOICED_PEAK * np.maximum(energy, 1e-30))
         # parabolic peak: a whole-sample lag is 0.5 semitone at 450 Hz, which would make a held tone wobble
         kk = np.clip(k, 1, ac.shape[1] - 2)
         left, mid, right = ac[idx, kk - 1], ac[idx, kk], ac[idx, kk + 1]
@@ -231,7 +226,7 @@ def expected_spread(voice, emotion: Emotion, delivery: Delivery) -> float:
 
 def log_seconds(line, voice) -> float | None:
     """log seconds the duration model predicts for `line` said in `voice` (None without the model)."""
-    durations = (_load(str(MODEL)) or {}).get("durations")
+    durations = (load_model(str(MODEL)) or {}).get("durations")
     if not durations:
         return None
     return float(np.dot(durations["coef"], line_duration_features(line, voice)))

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from diagnosers.media import SAMPLE_RATE, ClipMedia
-from diagnosers.probes.base import ModeScore, probe
+from diagnosers.probes.base import ModeScore, load_model, probe
 from diagnosers.probes.features import rms_db, spectral_frames, speech_mask
 from scenes.vocabulary import MOOD_AFFECT
 
@@ -191,12 +190,6 @@ def music_descriptors(media: ClipMedia) -> dict[str, float]:
     return media.feature("sound:music_descriptors", compute)
 
 
-@lru_cache(maxsize=2)
-def _load(path: str) -> dict | None:
-    p = Path(path)
-    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
-
-
 def _logit(part: dict, d: dict[str, float]) -> float:
     x = np.array([d[k] for k in part["features"]])
     z = (x - np.asarray(part["mean"])) / np.asarray(part["scale"])
@@ -205,7 +198,7 @@ def _logit(part: dict, d: dict[str, float]) -> float:
 
 def music_valence(d: dict[str, float], path: str | None = None) -> float:
     """Log-odds that the bed sounds positive (major, no drone); without the model, the mean key score x 10."""
-    model = _load(str(path or MODEL))
+    model = load_model(str(path or MODEL))
     if model is None or "valence" not in model:
         return 10.0 * 0.5 * (d["key_median"] + d["key_mean"])
     return _logit(model["valence"], d)
@@ -213,7 +206,7 @@ def music_valence(d: dict[str, float], path: str | None = None) -> float:
 
 def music_drift_odds(d: dict[str, float], path: str | None = None) -> float:
     """Log-odds that the bed changes between halves; without the model, each change over a typical clean reading."""
-    model = _load(str(path or MODEL))
+    model = load_model(str(path or MODEL))
     if model is None or "drift" not in model:
         # 95th percentiles on fitting clips without a drift: 1.3 dB, 0.45, 0.3
         return d["floor_change"] / 1.3 + d["tone_change"] / 0.45 + d["rhythm_change"] / 0.3 - 3.0
@@ -253,7 +246,7 @@ def fit_music_model(samples: Iterable[tuple], out: Path = MODEL) -> dict:
             vy.append(valence > 0)
         dx.append([d[k] for k in DRIFT_FEATURES])
         dy.append("music_drift" in faults)
-    model = dict(_load(str(out)) or {})  # a part with too few clips of either kind keeps what the file has
+    model = dict(load_model(str(out)) or {})  # a part with too few clips of either kind keeps what the file has
     skipped = {}
     for part, X, y, features in (("valence", vx, vy, CONFLICT_FEATURES), ("drift", dx, dy, DRIFT_FEATURES)):
         y = np.asarray(y, bool)
@@ -262,7 +255,7 @@ def fit_music_model(samples: Iterable[tuple], out: Path = MODEL) -> dict:
             continue
         model[part] = _fit_logistic(np.asarray(X), y, features)
     out.write_text(json.dumps(model, indent=1), encoding="utf-8")
-    _load.cache_clear()
+    load_model.cache_clear()
     return {**model, "skipped": skipped} if skipped else model
 
 

@@ -27,12 +27,12 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from diagnosers.media import SAMPLE_RATE, ClipMedia
+from diagnosers.probes.base import load_model
 from diagnosers.probes.features import VAD_CHUNK, VAD_S, speech_probs
 from scenes import EMOTION_AFFECT, Delivery
 from scenes.schema import estimate_line_seconds
@@ -81,17 +81,11 @@ def frame_features(media: ClipMedia) -> np.ndarray:
     return media.feature("speech_frame_features", compute)
 
 
-@lru_cache(maxsize=2)
-def _load(path: str) -> dict | None:
-    p = Path(path)
-    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
-
-
 def fused_speech_probs(media: ClipMedia, path: str | None = None) -> np.ndarray:
     """Probability of speech per 32 ms frame (the fitted fusion, else silero's own)."""
 
     def compute(m: ClipMedia) -> np.ndarray:
-        model = _load(str(path or MODEL))
+        model = load_model(str(path or MODEL))
         if model is None or len(model.get("coef", ())) != frame_features(m).shape[1]:
             return speech_probs(m)
         x = frame_features(m)
@@ -117,7 +111,7 @@ def line_duration_features(line, voice) -> list[float]:
 
 def predicted_line_seconds(scene, path: str | None = None) -> tuple[list[float], float | None]:
     """Seconds each line should take to say, and the model's spread in log seconds (None: no model, planned durations)."""
-    model = _load(str(path or MODEL))
+    model = load_model(str(path or MODEL))
     durations = (model or {}).get("durations")
     if not durations:
         return [estimate_line_seconds(ln, scene.character(ln.speaker).voice.rate) for ln in scene.lines], None
@@ -164,5 +158,5 @@ def fit_speech_model(samples: Iterable[tuple], out: Path = MODEL) -> dict:
         model["durations"] = {"features": list(DURATION_FEATURES), "coef": w.tolist(),
                               "sd": float(np.std(DY - DX @ w)), "lines": len(DY)}
     out.write_text(json.dumps(model) + "\n", encoding="utf-8")
-    _load.cache_clear()
+    load_model.cache_clear()
     return model

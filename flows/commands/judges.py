@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from diagnosers.evaluation import DEFAULT_LABELLED_CLIPS
+from diagnosers.evaluation import DEFAULT_LABELLED_CLIPS, MAX_CLEAN_FPR
 from flows.commands.common import console, fail, print_json
 
 judges_app = typer.Typer(help="Judges: list them, evaluate them on labelled clips, fit probe thresholds.", no_args_is_help=True)
@@ -204,7 +204,7 @@ def _f(x: float | None) -> str:
 
 
 def _fit_models(generator: str, suite_ref: str, clips: int, seed_start: int, store_url: str, workers: int) -> dict[str, Any]:
-    """Render (or reuse) the fitting clips, then fit the speech and grading models on them."""
+    """Render (or reuse) the fitting clips, then fit the probe models on them (`fit_probe_models`)."""
     from diagnosers.base import build_judge
     from diagnosers.media import ClipMedia
     from diagnosers.probes.fitting import fit_probe_models
@@ -235,13 +235,13 @@ def fit_probes(
     max_fpr: float = typer.Option(0.10, "--max-fpr", min=0.0, max=1.0, help="false-positive cap on the labelled clips' negatives"),
     clean_clips: int = typer.Option(88, "--clean-clips", min=0, help="clean fitting clips (procedural:clean); 0: none"),
     clean_seed_start: int = typer.Option(3000, "--clean-seed-start", help="their seeds (keep apart from clean test seeds)"),
-    max_clean_fpr: float = typer.Option(0.04, "--max-clean-fpr", min=0.0, max=1.0, help="false-positive cap on the clean clips"),
+    max_clean_fpr: float = typer.Option(MAX_CLEAN_FPR, "--max-clean-fpr", min=0.0, max=1.0, help="false-positive cap on the clean clips"),
     min_balanced_accuracy: float = typer.Option(
         0.6, "--min-balanced-accuracy", min=0.0, max=1.0,
         help="a mode whose best cut does no better than this on the fitting clips is left unmeasured (abstained)"),
     store_url: str = typer.Option(None, "--store"),
     workers: int = typer.Option(2, "--workers", min=1),
-    fit_models: bool = typer.Option(True, "--models/--no-models", help="refit the speech and grading models first"),
+    fit_models: bool = typer.Option(True, "--models/--no-models", help="refit the probe models (speech, grading, music, cues, actions, face scales) first"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Fit the probe judge's thresholds: max balanced accuracy on labelled clips, false positives capped there and on clean clips."""
