@@ -369,7 +369,9 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 def _digest(thresholds: Path) -> str:
     """Hash of the thresholds file, this judge's and the probes' code and the fitted models: what answers depend on."""
     h = hashlib.sha256(thresholds.read_bytes())
-    for f in [Path(__file__), Path(__file__).with_name("media.py"), *sorted(THRESHOLDS.parent.glob("*.py")), *sorted(THRESHOLDS.parent.glob("*.json"))]:
+    here = Path(__file__)
+    code = [here, here.with_name("media.py"), here.with_name("decode.py")]
+    for f in [*code, *sorted(THRESHOLDS.parent.glob("*.py")), *sorted(THRESHOLDS.parent.glob("*.json"))]:
         h.update(f.name.encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:8]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from diagnosers.decode import decode_picture
 from diagnosers.media import ClipMedia, MediaChain, MediaError, MediaPair
 
 
@@ -153,13 +154,13 @@ def _moving_clip(path: Path, seconds: float = 4.0, fps: int = 25) -> Path:
 def test_sampling_skips_unused_frames_and_keeps_a_full_decodes_frames(tmp_path):
     clip = _moving_clip(tmp_path / "moving.mp4")
     fast = ClipMedia.open(clip, None, fps=12.5, size=(80, 48), luma_width=160)
-    full = ClipMedia.open(clip, None, fps=12.5, size=(80, 48), luma_width=160)
-    assert full._decode_video_pass(skip_nonref=False)
-    assert fast.frames.shape == full._frames.shape == (50, 48, 80, 3)
+    full = decode_picture(clip, 12.5, (80, 48), 160, skip_unused=False)
+    assert fast.frames.shape == full.frames.shape == (50, 48, 80, 3)
     assert fast.frames_decoded < full.frames_decoded == 100  # non-reference frames between samples skipped
-    assert np.array_equal(fast.frames, full._frames)
-    assert np.array_equal(fast.luma, full._luma)
-    assert fast.duration_s == pytest.approx(full.duration_s)
+    assert np.array_equal(fast.frames, full.frames)
+    assert np.array_equal(fast.luma, full.luma)
+    assert np.array_equal(fast.frame_times, full.frame_times)
+    assert fast.duration_s == pytest.approx(max(full.frame_span, len(fast.audio) / 16000))
 
 
 def test_luma_keeps_detail_of_the_sampled_frames(tmp_path):

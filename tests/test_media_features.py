@@ -11,7 +11,8 @@ import threading
 import numpy as np
 import pytest
 
-from diagnosers.media import SAMPLE_RATE, ClipMedia, _to_rgb
+from diagnosers.decode import to_rgb
+from diagnosers.media import SAMPLE_RATE, ClipMedia
 from diagnosers.probes import features
 
 
@@ -103,12 +104,12 @@ def test_plane_conversion_matches_full_size_conversion():
     # smooth colour fields (a painted scene, not noise: noise clips in the full-size conversion)
     base = cv2.resize(rng.integers(30, 220, (9, 16, 3), dtype=np.uint8), (320, 180), interpolation=cv2.INTER_CUBIC)
     frame = av.VideoFrame.from_ndarray(base, format="rgb24").reformat(format="yuv420p")
-    fast = _to_rgb(frame, 160, 90)
+    fast = to_rgb(frame, 160, 90)
     full = cv2.resize(cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420), (160, 90), interpolation=cv2.INTER_AREA)
     diff = np.abs(fast.astype(int) - full.astype(int))
     assert fast.shape == (90, 160, 3) and diff.max() <= 3 and diff.mean() < 0.5
     # sizes above the chroma planes' go through the full conversion
-    assert _to_rgb(frame, 320, 180).shape == (180, 320, 3)
+    assert to_rgb(frame, 320, 180).shape == (180, 320, 3)
 
 
 def test_different_features_compute_side_by_side():
