@@ -68,16 +68,20 @@ def test_dead_air_reads_as_late_reaction_only_on_its_line():
     assert all(v < 0.5 for i, v in reaction.items() if i != k)
 
 
+def _shifted(spans, k, shift):
+    """The spans with line k and every later line moved `shift` seconds earlier."""
+    return [sp if i < k else [sp[0] - shift, sp[1] - shift] for i, sp in enumerate(spans)]
+
+
+def _turn_scores(spans, duration) -> dict[int, float]:
+    return {s.mode: s for s in turns.fn(_media(spans, duration))}["ip.dialogue_turn_taking_failure"].lines
+
+
 def test_overlap_reads_as_a_missing_pause():
     k = _speaker_change()
     spans, duration = _layout()
     shift = (spans[k][0] - spans[k - 1][1]) + 0.6  # line k starts 0.6 s before line k-1 ends
-    for sp in spans[k:]:
-        sp[0] -= shift
-        sp[1] -= shift
-    turn = {s.mode: s for s in turns.fn(_media(spans, duration - shift))}["ip.dialogue_turn_taking_failure"].lines
-    clean_spans, clean_duration = _layout()
-    clean = {s.mode: s for s in turns.fn(_media(clean_spans, clean_duration))}["ip.dialogue_turn_taking_failure"].lines
+    turn, clean = _turn_scores(_shifted(spans, k, shift), duration - shift), _turn_scores(*_layout())
     assert turn[k] == max(turn.values())
     assert turn[k] > max(clean.values()) + 4.0  # most of a fault cost (6) more evidence than any clean turn
 
@@ -129,3 +133,14 @@ def test_speech_labels_leave_out_muted_and_silent_parts():
     heard, seconds = speech_labels(manifest)
     assert heard == [(1.0, 2.0), (2.4, 2.8), (3.4, 4.0)]
     assert seconds == {1: pytest.approx(1.6), 2: pytest.approx(0.6)}  # line 0 was cut off by line 1
+
+
+def test_a_cut_off_turn_outscores_every_other_turn():
+    k = _speaker_change()
+    spans, duration = _layout()
+    kept = 0.55 * (spans[k - 1][1] - spans[k - 1][0])  # the renderer keeps 45-65 % of a cut-off line
+    shift = spans[k][0] - (spans[k - 1][0] + kept + 0.03)  # line k starts 30 ms after the cut
+    spans[k - 1][1] = spans[k - 1][0] + kept
+    turn, clean = _turn_scores(_shifted(spans, k, shift), duration - shift), _turn_scores(*_layout())
+    assert all(turn[k] > v + 2.0 for i, v in turn.items() if i != k)
+    assert turn[k] > max(clean.values()) + 4.0

@@ -10,7 +10,10 @@ from diagnosers.probes.base import ModeScore, probe
 from diagnosers.probes.features import VAD_S
 from diagnosers.probes.speech_model import fused_speech_probs
 
-SILENT_SCALE = 10.0  # dropout: silent-line evidence in aligner units per unit of unheard share (even odds -> 1.0)
+# dropout: silent-line evidence in aligner units per unit of unheard share (even odds -> 1.0). Swept on the fitting
+# clips with the aligner of decision 180 (dropout AUC / BA of the fitted cut): 7 0.961 / 0.925, 10 0.960 / 0.932,
+# 12 0.960 / 0.935, 14 0.968 / 0.935, 16 0.969 / 0.934, 20 0.965 / 0.924, 28 0.961 / 0.921 (decision 181)
+SILENT_SCALE = 14.0
 PAUSE_WEIGHT = 10.0  # turn-taking: aligner score units per second of missing pause (swept 0, 10, 20: AUC 0.91, 0.92, 0.93)
 # dropout: the part of a line's slot read for unheard speech. The slot's edges carry the aligner's blur (a pause
 # frame or two read as the line); a muted stretch inside a spoken line shows away from them. Swept on the fitting
@@ -41,8 +44,8 @@ def turns(media: ClipMedia) -> list[ModeScore]:
     - audio dropout: the share of the line's slot (its inner `DROPOUT_PART`, away from the blurred
       edges) not heard as speech (p ≤ 0.5) — a muted stretch — or the silent-line evidence
       (1 + evidence / `SILENT_SCALE`), whichever is larger.
-    On the fitting clips (procedural:sparse seeds 0-5) these read AUC 0.998, 0.947, 0.953 and 0.977
-    (decisions 088, 103).
+    On the fitting clips (procedural:sparse seeds 0-5) these read AUC 0.998, 0.970, 0.968 and 0.981
+    (decisions 088, 103, 180, 181).
     """
     scene = media.scene
     spans = align_lines(media)
