@@ -230,3 +230,38 @@ def test_a_line_said_in_the_other_visible_characters_voice_reads_as_theirs():
     own = other_voice_evidence(_prosody_media({**base, 1: _as_scripted(1)}), 1, "mara")
     theirs = other_voice_evidence(_prosody_media({**base, 1: _as_scripted(1, voice_of="mara")}), 1, "mara")
     assert own < 0 < 2 < theirs
+
+
+# level (decision 190): a line's level against the clip's other lines of the same delivery
+
+
+def _levelled_media(flat_line: int | None) -> ClipMedia:
+    """kitchen-quarrel with every line spoken normally; line levels given as the emotions ask
+    (LEVEL_SLOPE dB per unit of arousal over 30 dB), `flat_line` at the neutral emotion's level."""
+    from diagnosers.probes.line_level import LEVEL_SLOPE
+    from scenes import EMOTION_AFFECT, Delivery, Emotion
+
+    scene = load_suite("mini").scene("kitchen-quarrel")
+    scene = scene.model_copy(update={"lines": [ln.model_copy(update={"delivery": Delivery.normal}) for ln in scene.lines]})
+    media = ClipMedia.from_arrays(np.zeros((10, 18, 32, 3), np.uint8), np.zeros(SAMPLE_RATE * 2, np.float32), scene, fps=5.0)
+    levels = {i: 30.0 + LEVEL_SLOPE * EMOTION_AFFECT[(Emotion.neutral if i == flat_line else ln.emotion)][1]
+              for i, ln in enumerate(scene.lines)}
+    media.feature("voice:line_levels", lambda m: levels)
+    return media
+
+
+def test_a_line_quieter_than_its_emotion_asks_reads_flat():
+    from diagnosers.probes.line_level import flat_level_evidence, level_residuals
+
+    scripted, flat = _levelled_media(None), _levelled_media(0)
+    assert all(abs(r) < 1e-9 for r in level_residuals(scripted).values())
+    assert flat_level_evidence(scripted, 0) < 0 < 2 < flat_level_evidence(flat, 0)  # angry said neutral: ~2.3 dB quieter
+    assert flat_level_evidence(flat, 1) < 0  # the reference is the median: one flat line does not move the others
+
+
+def test_a_shouted_line_never_reads_flat():
+    from diagnosers.probes.prosody import flat_scores
+    from scenes import Emotion
+
+    others = {1: _as_scripted(1), 3: _as_scripted(3, emotion=Emotion.neutral)}
+    assert flat_scores(_prosody_media({0: _as_scripted(0), **others}))[3] <= 0.0  # tom's shout, said neutral

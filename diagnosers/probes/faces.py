@@ -228,7 +228,8 @@ def _scales(path: Path = FACES_MODEL) -> dict[str, tuple[float, float]]:
 
 
 def _vocal_flatness(media: ClipMedia) -> dict[int, float]:
-    """Per-line vocal flatness (`voice.flat_scores`: pitch spread under what the emotion asks for), read only."""
+    """Per-line vocal flatness (`voice.flat_scores`: the pitch, spread, speaking-time and level evidence
+    that the line was said neutral), read only."""
     from diagnosers.probes.voice import flat_scores
 
     return flat_scores(media)

@@ -19,6 +19,7 @@ from diagnosers.media import SAMPLE_RATE, ClipMedia
 from diagnosers.probes.base import load_model
 from diagnosers.probes.align import align_lines
 from diagnosers.probes.features import HOP, HOP_S, frame_autocorrelation, spectral_frames
+from diagnosers.probes.line_level import flat_level_evidence
 from diagnosers.probes.speech_model import MODEL, line_duration_features
 from scenes import EMOTION_AFFECT, Delivery, Emotion
 
@@ -58,6 +59,7 @@ TIME_SHRINK = 0.8
 # lines with faults).
 OUTLIER_SHARE = 0.1
 OUTLIER_WIDTH = {"pitch": 30.0, "spread": 5.0, "time": 1.5}
+SPOKEN_PLAIN = (Delivery.normal, Delivery.voice_over)  # deliveries whose prosody the emotion sets
 UNKNOWN_VOICE_WIDTH = 24.0  # semitones over which a voice the script does not describe may lie (the
 # scripted voices of the fitting clips span -8..+22 semitones re 100 Hz)
 
@@ -258,10 +260,11 @@ def speaker_level(media: ClipMedia, speaker: str, leave_out: int | None = None) 
 
 
 def flat_evidence(media: ClipMedia, i: int) -> dict[str, float]:
-    """Per measure (pitch, spread, time): log-likelihood ratio of line i's reading as said neutral vs
-    as said with its scripted emotion. Lines without a clear voice pitch get none: their span is
-    placed by the aligner's length prior (drowned clips: aligned length 0.5 x the true one), so
-    their length would read "as scripted" whatever was said."""
+    """Per measure (pitch, spread, time, level): log-likelihood ratio of line i's reading as said
+    neutral vs as said with its scripted emotion. Lines without a clear voice pitch get no pitch,
+    spread or time evidence: their span is placed by the aligner's length prior (drowned clips:
+    aligned length 0.5 x the true one), so their length would read "as scripted" whatever was
+    said. The level (`line_level.flat_level_evidence`) needs no pitch (decision 190)."""
     scene = media.scene
     line = scene.lines[i]
     p = line_prosody(media)[i]
@@ -279,6 +282,9 @@ def flat_evidence(media: ClipMedia, i: int) -> dict[str, float]:
     if flat_time is not None and out:  # a span without a clear voice pitch is placed by the length prior
         shift = TIME_SHRINK * (flat_time - log_seconds(line, voice))
         out["time"] = llr(p.log_time, shift, 0.0, TIME_SD, OUTLIER_WIDTH["time"])
+    level = flat_level_evidence(media, i)
+    if level is not None:
+        out["level"] = level
     return out
 
 
@@ -286,12 +292,19 @@ def flat_scores(media: ClipMedia) -> dict[int, float]:
     """Per found line: how much better "spoken neutral" explains its prosody than "spoken with its
     scripted emotion" (a log-likelihood ratio; higher = flatter than the emotion asks).
 
-    Pitch (against the speaker's level from their other lines), pitch spread and speaking time are
-    each predicted twice by the script model, with the line's emotion and with the neutral emotion
-    (`flat_evidence`); the score is the sum of the three ratios. A line whose emotion predicts
-    neutral prosody gets ~0 either way.
+    Pitch (against the speaker's level from their other lines), pitch spread, speaking time and
+    level (against the clip's other lines) are each predicted twice by the script model, with the
+    line's emotion and with the neutral emotion (`flat_evidence`); the score is the sum of the four
+    ratios. A line whose emotion predicts neutral prosody gets ~0 either way. A line scripted as
+    shouted or whispered reads at most 0: its prosody is the delivery's (a shout's raised pitch and
+    wide range, a whisper's lack of voice), which no emotion flattens (decision 190).
     """
-    return {i: sum(flat_evidence(media, i).values()) for i in line_prosody(media)}
+    scene = media.scene
+    out = {}
+    for i in line_prosody(media):
+        score = sum(flat_evidence(media, i).values())
+        out[i] = score if scene.lines[i].delivery in SPOKEN_PLAIN else min(score, 0.0)
+    return out
 
 
 def others_in_shot(scene, i: int) -> list[str]:

@@ -146,7 +146,8 @@ def delivery(media: ClipMedia) -> list[ModeScore]:
       voice's pitch, how far the line's speech probability falls under the others'
       (`delivery_mode_scores`);
     - vocal emotional delivery failure: `flat_scores`, the log-likelihood ratio of the line's pitch,
-      pitch spread and speaking time said neutral vs said with its scripted emotion.
+      pitch spread, speaking time and level said neutral vs said with its scripted emotion (at most 0
+      for a line scripted as shouted or whispered; decision 190).
     """
     modes = delivery_mode_scores(media)
     if not modes:
