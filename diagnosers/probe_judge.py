@@ -47,15 +47,18 @@ class ProbeConfig(BaseModel):
     thresholds: str | None = Field(None, description="thresholds JSON (default: the bundled fitted file)")
     tie_margin: float = Field(0.02, ge=0.0, description="pairwise: normalised score difference below which it abstains")
     abstain_when_drowned: bool = Field(
-        True, description="abstain on the modes read from the dialogue's voice where the background overpowers it (decision 175)")
+        True, description="abstain on the modes read from the dialogue's voice and the scripted sounds where the "
+              "background overpowers them (decisions 175, 195)")
 
 
-# Modes read from the dialogue's voice (its presence, timing, level, pitch, identity, envelope). Where the
-# clip's background overpowers the dialogue (`sd.overpowering_background_audio` answered present) the voice
-# is buried under it and these readings are guesses, so the judge abstains on them there (decision 175).
+# Modes read from the sounds in front of the bed: the dialogue's voice (its presence, timing, level, pitch,
+# identity, envelope) and the scripted sound cues. Where the clip's background overpowers the dialogue
+# (`sd.overpowering_background_audio` answered present) they are buried under it and these readings are
+# guesses, so the judge abstains on them there (decisions 175, 195).
 HEARD_MODES = frozenset({
     "ip.reaction_timing_failure", "ip.dialogue_turn_taking_failure", "sf.audio_dropout", "dp.dialogue_content_deviation",
     "dp.speech_mode_confusion", "ep.vocal_emotional_delivery_failure", "dp.speaker_identity_error", "sf.lip_sync_offset",
+    "sd.missing_scripted_sound",
 })
 OVERPOWERING = "sd.overpowering_background_audio"
 
@@ -109,7 +112,8 @@ class ProbeJudge:
         heard = wanted & HEARD_MODES
         drowned = self._drowned_by(media) if heard else None
         if drowned is not None:  # nothing measured: every format then abstains with this reason
-            reason = {"reason": "the background overpowers the dialogue: its voice cannot be measured",
+            reason = {"reason": "the background overpowers the dialogue: the voice and the sound cues "
+                                "cannot be measured",
                       "background_over_dialogue": drowned}
             scores.update({m: ModeScore(m, None, detail=reason) for m in heard})
         return scores
