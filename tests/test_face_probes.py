@@ -1,4 +1,5 @@
-"""The face probe: eye-pair face finder on drawn figures, turn and mouth-curve signs, line scoring."""
+"""The face probe: eye-pair face finder on drawn figures, turn and mouth-curve signs, the expression read-out,
+line scoring."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from diagnosers.probes.faces import (
     speaker_faces,
     stage_order,
 )
+from diagnosers.probes import faces as faces_module
+from diagnosers.probes.expression import GRID, face_crops, fit_expression_weights, shown_valence
 from diagnosers.probes.features import Span
 from generators.procedural.figure import Pose, draw_figure, head_box
 from generators.procedural.look import Look
@@ -128,6 +131,33 @@ def test_two_figures_give_two_faces():
     assert a.turn > 0 and b.turn < 0  # each looks at the other
 
 
+def _shown(valence: float, skin, arousal: float = 0.5) -> float:
+    """The bundled read-out's valence for a drawn close-up face, mouth half open (talking)."""
+    frame = _frame([_pose(skin=skin, valence=valence, arousal=arousal, mouth=0.3)])
+    media = ClipMedia.from_arrays(frame[None], np.zeros(1600, np.float32), fps=5.0)
+    face = detect_faces(frame)[0]
+    weights, bias = faces_module._model()["expression"]
+    return shown_valence({0: face_crops(media, [face])}, weights, bias)[0]
+
+
+@pytest.mark.parametrize("skin", SKINS)
+@pytest.mark.parametrize("arousal", [0.2, 0.5])
+def test_the_read_out_tells_a_smile_from_a_frown(skin, arousal):
+    # (one drawn frame; a line's reading is the median of many. An angry frown with wide eyes, arousal 0.8,
+    # on the palest skin reads above the smile on one frame: decision 196)
+    assert _shown(0.8, skin, arousal) > _shown(-0.8, skin, arousal) + 0.5
+
+
+def test_a_ridge_read_out_recovers_a_linear_valence():
+    rng = np.random.default_rng(0)
+    direction = rng.normal(size=GRID * GRID).astype(np.float32)
+    valences = list(np.linspace(-0.9, 0.9, 40))
+    crops = [rng.normal(size=(3, GRID * GRID)).astype(np.float32) + 2 * v * direction for v in valences]
+    weights, bias = fit_expression_weights(crops, valences)
+    shown = shown_valence(dict(enumerate(crops)), weights, bias)
+    assert np.corrcoef([shown[i] for i in range(40)], valences)[0, 1] > 0.95
+
+
 def test_line_scores_compare_the_face_with_the_script():
     scene = load_suite("default").scenes[0]
     media = ClipMedia.from_arrays(np.zeros((10, 18, 32, 3), np.uint8), np.zeros(16000, np.float32), scene, fps=5.0)
@@ -137,7 +167,10 @@ def test_line_scores_compare_the_face_with_the_script():
     from scenes.vocabulary import EMOTION_AFFECT
 
     sign = np.sign(EMOTION_AFFECT[scene.lines[v0].emotion][0])
-    media.feature("faces:lines", lambda m: {v0: LineFace(4, valence=-0.5 * sign, turn=-0.2, toward=1.0, dx=20.0)})
+    weights, _ = faces_module._model()["expression"]
+    # cut-outs the read-out reads as the opposite of the scripted valence
+    media.feature("faces:crops", lambda m: {v0: np.tile(-sign * weights / np.linalg.norm(weights) ** 2, (4, 1))})
+    media.feature("faces:lines", lambda m: {v0: LineFace(4, turn=-0.2, toward=1.0, dx=20.0)})
     media.feature("probe:delivery", lambda m: [])
     scores = {s.mode: s for s in faces.measure(media)}
     assert scores["ep.facial_expression_inconsistency"].lines[v0] > 0  # a frown on a happy line or a smile on a sad one
@@ -176,8 +209,10 @@ def test_the_multimodal_scales_are_fitted_on_fault_free_lines(tmp_path):
 
     scene = load_suite("default").scenes[0]
     media = ClipMedia.from_arrays(np.zeros((10, 18, 32, 3), np.uint8), np.zeros(16000, np.float32), scene, fps=5.0)
-    lines = {i: LineFace(4, valence=0.1 * i, turn=0.0, toward=0.0, dx=20.0) for i in range(len(scene.lines))}
+    lines = {i: LineFace(4, turn=0.0, toward=0.0, dx=20.0) for i in range(len(scene.lines))}
     media.feature("faces:lines", lambda m: lines)
+    rng = np.random.default_rng(1)
+    media.feature("faces:crops", lambda m: {i: rng.normal(size=(3, GRID * GRID)).astype(np.float32) for i in lines})
     media.feature("faces:windows", lambda m: {i: (i, i + 0.8) for i in lines})
     manifest = SimpleNamespace(faults=[SimpleNamespace(fault="expression_mismatch", line=0)])
     original = faces_module._vocal_flatness
@@ -186,6 +221,9 @@ def test_the_multimodal_scales_are_fitted_on_fault_free_lines(tmp_path):
         model = faces_module.fit_faces_model([(media, manifest)] * 5, out=tmp_path / "faces_model.json")
     finally:
         faces_module._vocal_flatness = original
-        faces_module._scales.cache_clear()
+        faces_module._model.cache_clear()
     assert (tmp_path / "faces_model.json").is_file()
     assert model["voice"]["scale"] > 0 and model["voice"]["lines"] == 5 * (len(scene.lines) - 1)  # line 0 left out
+    assert model["face"]["lines"] == 5 * (len(scene.lines) - 1)
+    # too few face lines to fit the read-out: the one in use is kept
+    assert model["expression"]["kept"] and len(model["expression"]["weights"]) == GRID * GRID

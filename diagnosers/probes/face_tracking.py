@@ -32,15 +32,6 @@ EMPTY_EVERY = 2
 # A followed face not found again (a blink, a turn) is looked for at its last place this many more samples.
 MISSES = 2
 
-# Mouth curve on fitting clips' lines: neutral lines read a median of -0.17 (the lips' own shape,
-# an open mouth's arc); the curve grows by about 0.2 per unit of scripted valence (the median
-# curve goes from -0.38 on lines with v < -0.3 to -0.03 on lines with v > 0.3).
-RESTING_CURVE = -0.2
-CURVE_GAIN = 0.2
-# Faces with pupils under 16 px apart have lips a pixel or two deep: their curve is mostly noise,
-# so the expression score shrinks in proportion (line AUC 0.863 -> 0.870 on fitting seeds 0-2).
-FULL_FACE_DX = 16.0
-
 
 @dataclass
 class Track:

@@ -1,10 +1,10 @@
-"""Expression and eyeline per line from the speaker's face track (faces: `face_tracking`, decisions 099, 131, 132)."""
+"""Expression and eyeline per line from the speaker's face track (faces: `face_tracking`, decisions 099, 131, 132;
+the face's valence: `expression`, decision 196)."""
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,10 +13,8 @@ import numpy as np
 from diagnosers.media import ClipMedia
 from diagnosers.probes.align import align_lines, planned_durations
 from diagnosers.probes.base import ModeScore, probe
+from diagnosers.probes.expression import MIN_FIT_LINES, fit_expression_weights, line_crops, shown_valence
 from diagnosers.probes.face_tracking import (  # noqa: F401  (STRIDE_S, detect_faces: re-exported for callers)
-    CURVE_GAIN,
-    FULL_FACE_DX,
-    RESTING_CURVE,
     STRIDE_S,
     Face,
     Track,
@@ -42,12 +40,12 @@ class LineFace:
     """The speaker's face during one line."""
 
     n: int                  # face observations of the speaker in the line
-    valence: float | None   # median mouth curve of the least open frames
     turn: float | None      # median head/eye turn, + = toward screen right
     toward: float           # side of the addressee (+1 right, -1 left, 0 unknown)
     dx: float = 0.0         # pupil separation in pixels (face size)
     side_from: str = ""     # where `toward` came from: "face" in frame, "framing", "stage" order
     look: float | None = None  # median pupil offset in the eye whites, + = toward screen right
+    seen: list[Face] = field(default_factory=list)  # the speaker's face observations in the line
 
 
 def line_faces(media: ClipMedia) -> dict[int, LineFace]:
@@ -179,9 +177,6 @@ def speaker_faces(scene, tracks: list[Track], spans: dict[int, tuple[float, floa
         size = float(np.median([f.dx for f in fs]))
         fs = [f for f in fs if 0.8 < f.dx / size < 1.25]  # one face keeps its size within a shot
         x = float(np.median([f.x for f in fs]))
-        mouths = np.array([f.mouth for f in fs])
-        calm = [f for f in fs if f.mouth <= np.percentile(mouths, 33)]  # the most closed mouths
-        curves = [f.curve for f in calm if f.curve is not None]
         turns = [f.turn for f in fs if f.turn is not None]
         looks = [f.look for f in fs if f.look is not None]
         toward, side_from = 0.0, ""
@@ -201,30 +196,34 @@ def speaker_faces(scene, tracks: list[Track], spans: dict[int, tuple[float, floa
                 toward, side_from = -float(np.sign(x / W - 0.5)), "framing"
             else:
                 toward, side_from = rank, "stage"  # where the staging put them (the script's order)
-        out[i] = LineFace(len(fs), float(np.median(curves)) if curves else None,
-                          float(np.median(turns)) if len(turns) >= max(2, 0.3 * len(fs)) else None, toward, size, side_from,
-                          float(np.median(looks)) if len(looks) >= max(2, 0.3 * len(fs)) else None)
+        out[i] = LineFace(len(fs), float(np.median(turns)) if len(turns) >= max(2, 0.3 * len(fs)) else None, toward, size, side_from,
+                          float(np.median(looks)) if len(looks) >= max(2, 0.3 * len(fs)) else None, fs)
     return out
 
 
 EXPRESSION = "ep.facial_expression_inconsistency"
 MULTIMODAL = "ep.multimodal_expressive_inconsistency"
 EYELINE = "ip.interaction_eyeline_failure"
-# The face and voice scores on one scale for the multimodal mode (decisions 100, 133): each minus its
-# median, over its 95th percentile minus its median, on the lines of fitting clips without an
-# expression or delivery fault on the line (`fit_faces_model`, `faces_model.json`). The defaults are
-# the face score's on sparse seeds 0-5 with this round's face finder (-0.11, 0.35) and the vocal
-# flatness's (`voice.flat_scores`) as it read then (-2.1, 4.6); refit whenever either score changes.
+# `faces_model.json` (written by `fit_faces_model` on fitting clips): the expression read-out (`expression`:
+# ridge weights on the face cut-outs, decision 196) and, for the multimodal mode, the face and voice scores on
+# one scale (decisions 100, 133): each minus its median, over its 95th percentile minus its median, on the
+# lines of fitting clips without an expression or delivery fault on the line. Without the file there is no
+# read-out (the expression scores abstain) and the scales are the vocal flatness's on sparse seeds 0-5 as it
+# read then (-2.1, 4.6) and the read-out's there (-0.35, 0.40); refit whenever either score changes.
 FACES_MODEL = Path(__file__).with_name("faces_model.json")
-DEFAULT_SCALES = {"face": (-0.11, 0.35), "voice": (-2.1, 4.6)}
+DEFAULT_SCALES = {"face": (-0.35, 0.40), "voice": (-2.1, 4.6)}
 
 
 @lru_cache(maxsize=2)
-def _scales(path: Path = FACES_MODEL) -> dict[str, tuple[float, float]]:
+def _model(path: Path = FACES_MODEL) -> dict:
+    """The scales ("face", "voice": (centre, scale)) and the read-out ("expression": (weights, bias) or None)."""
     if not path.is_file():
-        return DEFAULT_SCALES
+        return {**DEFAULT_SCALES, "expression": None}
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {k: (float(data[k]["centre"]), float(data[k]["scale"])) for k in ("face", "voice")}
+    model: dict = {k: (float(data[k]["centre"]), float(data[k]["scale"])) for k in ("face", "voice")}
+    readout = data.get("expression")
+    model["expression"] = (np.array(readout["weights"], np.float32), float(readout["bias"])) if readout else None
+    return model
 
 
 def _vocal_flatness(media: ClipMedia) -> dict[int, float]:
@@ -235,9 +234,19 @@ def _vocal_flatness(media: ClipMedia) -> dict[int, float]:
     return flat_scores(media)
 
 
+def expression_scores(shown: dict[int, float], scene) -> dict[int, float]:
+    """Per line: the valence the face shows against the sign of the scripted one, weighted by how clearly the
+    script's emotion is valenced: -sign(v) * min(1, |v| / 0.3) * shown (0 on a neutral line)."""
+    out = {}
+    for i, s in shown.items():
+        v = EMOTION_AFFECT[scene.lines[i].emotion][0]
+        out[i] = -float(np.sign(v)) * min(1.0, abs(v) / 0.3) * s if v else 0.0
+    return out
+
+
 def multimodal_scores(expr: dict[int, float], vocal: dict[int, float], scene) -> dict[int, float]:
     """Per on-screen line: the larger of the face score and the vocal flatness, each on its clean scale."""
-    scales = _scales()
+    scales = _model()
     out = {}
     for i in set(expr) | set(vocal):
         if scene.lines[i].delivery is Delivery.voice_over:
@@ -249,15 +258,31 @@ def multimodal_scores(expr: dict[int, float], vocal: dict[int, float], scene) ->
 
 
 def fit_faces_model(samples, out: Path = FACES_MODEL) -> dict:
-    """Centre (median) and scale (95th percentile minus median) of the face expression score and of the
-    vocal flatness over the lines of (media, manifest) fitting pairs whose line carries neither an
-    expression nor a delivery fault; written to `faces_model.json` for the multimodal score."""
-    face, voice = [], []
+    """The expression read-out (ridge weights of the scripted valence on the speaker's face cut-outs,
+    `expression.fit_expression_weights`), then the centre (median) and scale (95th percentile minus median)
+    of the expression score it gives and of the vocal flatness, all over the lines of (media, manifest)
+    fitting pairs whose line carries neither an expression nor a delivery fault; written to `faces_model.json`.
+    With fewer than `MIN_FIT_LINES` such face lines the read-out in use is kept."""
+    crops, valences, face_lines, voice = [], [], [], []
     for media, manifest in samples:
         faulty = {f.line for f in manifest.faults if f.fault in ("expression_mismatch", "flat_delivery") and f.line is not None}
-        expr = next(ms.lines for ms in faces.fn(media) if ms.mode == EXPRESSION)
-        face += [v for i, v in expr.items() if i not in faulty]
+        scene = media.scene
+        for i, c in line_crops(media).items():
+            if i not in faulty:
+                crops.append(c)
+                valences.append(EMOTION_AFFECT[scene.lines[i].emotion][0])
+                face_lines.append((c, scene, i))
         voice += [v for i, v in _vocal_flatness(media).items() if i not in faulty]
+    if len(crops) >= MIN_FIT_LINES:
+        weights, bias = fit_expression_weights(crops, valences)
+        readout = {"weights": [round(float(w), 6) for w in weights], "bias": round(bias, 6), "lines": len(crops)}
+    else:
+        kept = _model()["expression"]
+        readout = {"weights": [float(w) for w in kept[0]], "bias": kept[1], "kept": True} if kept else None
+    face = []
+    if readout:
+        w, b = np.array(readout["weights"], np.float32), float(readout["bias"])
+        face = [expression_scores(shown_valence({i: c}, w, b), scene)[i] for c, scene, i in face_lines]
     model = {}
     for name, vals in (("face", face), ("voice", voice)):
         if len(vals) < 20:
@@ -265,8 +290,9 @@ def fit_faces_model(samples, out: Path = FACES_MODEL) -> dict:
             continue
         centre = float(np.median(vals))
         model[name] = {"centre": centre, "scale": max(1e-6, float(np.percentile(vals, 95)) - centre), "lines": len(vals)}
+    model["expression"] = readout
     out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    _scales.cache_clear()
+    _model.cache_clear()
     return model
 
 
@@ -274,10 +300,10 @@ def fit_faces_model(samples, out: Path = FACES_MODEL) -> dict:
 def faces(media: ClipMedia) -> list[ModeScore]:
     """The speaker's face per line (eye-pair face finder, decision 099) against the script.
 
-    - facial expression inconsistency: the mouth curve (smile +, frown -) of the speaker's least
-      open frames, minus the speaker's resting curve (their other lines), against the sign of the
-      line's scripted valence (EMOTION_AFFECT), weighted by how clearly the emotion is valenced
-      and by face size: -sign(v) * min(1, |v| / 0.3) * (curve - rest) * min(1, dx / 16);
+    - facial expression inconsistency: the valence the speaker's face shows (`expression`: a read-out of
+      their face's cut-outs fitted on fitting clips, median over the line's observations; decision 196)
+      against the sign of the line's scripted valence (EMOTION_AFFECT), weighted by how clearly the
+      emotion is valenced: -sign(v) * min(1, |v| / 0.3) * shown; no read-out fitted: no score;
     - eyeline failure: the speaker's head turn and pupil offset (mean of the two) against the side
       where the addressee stands (another face in frame when the addressee is in the shot, else the
       side opposite a face framed off centre, else the script's stage order; a two-hander's line
@@ -290,17 +316,10 @@ def faces(media: ClipMedia) -> list[ModeScore]:
     scene = media.scene
     lf = line_faces(media)
     spans = line_windows(media)
-    expr, eye = {}, {}
+    readout = _model()["expression"]
+    expr = expression_scores(shown_valence(line_crops(media), *readout), scene) if readout else {}
+    eye = {}
     for i, f in lf.items():
-        v = EMOTION_AFFECT[scene.lines[i].emotion][0]
-        if f.valence is not None:
-            # the speaker's own resting curve (a moustache or a beard shifts it): their other lines,
-            # less what their scripted valence should add
-            own = [g.valence - CURVE_GAIN * EMOTION_AFFECT[scene.lines[j].emotion][0] for j, g in lf.items()
-                   if j != i and g.valence is not None and scene.lines[j].speaker == scene.lines[i].speaker]
-            rest = float(np.median(own)) if own else RESTING_CURVE
-            sure = min(1.0, f.dx / FULL_FACE_DX)
-            expr[i] = -math.copysign(1.0, v) * min(1.0, abs(v) / 0.3) * (f.valence - rest) * sure if v else 0.0
         gaze = [g for g in (f.turn, f.look) if g is not None]
         if gaze and f.toward:
             eye[i] = -f.toward * float(np.mean(gaze))
