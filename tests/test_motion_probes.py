@@ -10,7 +10,7 @@ from diagnosers.probes import measure_all
 from diagnosers.probes.align import LineSpan
 from diagnosers.probes.features import Span
 from scenes import load_suite
-from scenes.vocabulary import Movement
+from scenes.vocabulary import Movement, ShotSize
 
 FPS = 12.5
 H, W = 180, 320
@@ -104,11 +104,22 @@ def test_action_missing_undoes_a_push_in(scene):
     assert still.lines[3] > acted.lines[3] + 1.0, (still.lines, acted.lines)
 
 
-def test_action_missing_is_not_measured_in_a_pan(scene):
-    """A pan slides the set and the figures by different amounts (parallax): not measured."""
-    panning = _with_movement(scene, 3, Movement.pan_left)
-    ms = measure_all(_media(_talking(50, arm=True), panning, {3: (0.4, 3.6)}), {"mp.action_missing"})["mp.action_missing"]
+@pytest.mark.parametrize("movement", [Movement.pan_left, Movement.handheld])
+def test_action_missing_is_not_measured_in_a_pan_or_hand_held(scene, movement):
+    """A pan or a hand-held sway slides the set and the figures by different amounts: not measured (decision 198)."""
+    moving = _with_movement(scene, 3, movement)
+    ms = measure_all(_media(_talking(50, arm=True), moving, {3: (0.4, 3.6)}), {"mp.action_missing"})["mp.action_missing"]
     assert ms.lines == {} and ms.score is None
+
+
+def test_action_missing_is_measured_in_an_extreme_close_up(scene):
+    """Extreme close-ups are measured (decision 198): the raised arm still reads lower than the talking head."""
+    shots = [sh.model_copy(update={"size": ShotSize.extreme_close_up}) if 3 in sh.lines else sh for sh in scene.shots]
+    tight = scene.model_copy(update={"shots": shots})
+    spans = {3: (0.4, 3.6)}
+    still = measure_all(_media(_talking(50), tight, spans), {"mp.action_missing"})["mp.action_missing"]
+    acted = measure_all(_media(_talking(50, arm=True), tight, spans), {"mp.action_missing"})["mp.action_missing"]
+    assert set(still.lines) == {3} and still.lines[3] > acted.lines[3] + 1.0, (still.lines, acted.lines)
 
 
 def test_action_line_without_speech_gets_its_share_of_its_shot(scene):
