@@ -43,4 +43,16 @@ if [[ ! -f "$stamp" ]]; then
   "${PIP[@]}" --no-deps "resemblyzer>=0.1.4"
   touch "$stamp"
 fi
+# librosa's numba kernels compile on first use and are cached beside the package. Compile the ones mtavg
+# uses here, in one process, so that parallel workers (the audit's process pool, pytest-xdist) start from a
+# written cache: a fresh clone once segfaulted loading a cache its first parallel run had written (decision 199).
+.venv/bin/python - <<'PY'
+import numpy as np, librosa
+y = (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
+librosa.yin(y, fmin=80, fmax=400, sr=16000)
+librosa.pyin(y, fmin=80, fmax=400, sr=16000)
+librosa.feature.chroma_stft(y=y, sr=16000)
+librosa.feature.tempo(onset_envelope=librosa.onset.onset_strength(y=y, sr=16000), sr=16000)
+librosa.feature.rms(y=y)
+PY
 echo "mtavg setup: ready ($(.venv/bin/python -c 'import torch, prefect; print("torch", torch.__version__, "prefect", prefect.__version__)'))"
