@@ -16,7 +16,7 @@ from diagnosers.probes.align import align_lines
 from diagnosers.probes.features import HOP_S, spectral_frames
 from scenes import EMOTION_AFFECT, Emotion
 
-SPEECH_BAND_HZ = (200.0, 4000.0)  # the band `prosody` measures voices in (its SPEECH_BAND_HZ; it imports this module)
+SPEECH_BAND_HZ = (200.0, 4000.0)  # the band voices are measured in, here and in `prosody`
 # Level (decision 190): a line's 200-4000 Hz power over its span (dB) less LEVEL_SLOPE x its emotion's
 # arousal, against the median of the same over the clip's other lines of the same delivery. Fitting
 # clips (sparse seeds 0-5, clean 3000-3001; normal lines without a fault, no drowned clip, 852 lines):
@@ -31,13 +31,22 @@ def _arousal(emotion: Emotion) -> float:
     return EMOTION_AFFECT.get(emotion, (0.0, 0.3))[1]
 
 
+def speech_band_power(media: ClipMedia) -> np.ndarray:
+    """Per 20 ms spectral frame: the 200-4000 Hz power (shared by the line levels and `prosody`'s pitch gate)."""
+
+    def compute(m: ClipMedia) -> np.ndarray:
+        spec, freqs = spectral_frames(m)
+        band = (freqs >= SPEECH_BAND_HZ[0]) & (freqs < SPEECH_BAND_HZ[1])
+        return (spec[:, band].astype(np.float64) ** 2).sum(axis=1)
+
+    return media.feature("voice:speech_band_power", compute)
+
+
 def line_levels(media: ClipMedia) -> dict[int, float]:
     """Per found line: mean 200-4000 Hz power over its span, dB (arbitrary reference)."""
 
     def compute(m: ClipMedia) -> dict[int, float]:
-        spec, freqs = spectral_frames(m)
-        band = (freqs >= SPEECH_BAND_HZ[0]) & (freqs < SPEECH_BAND_HZ[1])
-        power = (spec[:, band].astype(np.float64) ** 2).sum(axis=1)
+        power = speech_band_power(m)
         out = {}
         for ls in align_lines(m):
             if ls.span is not None:

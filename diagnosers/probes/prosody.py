@@ -19,7 +19,7 @@ from diagnosers.media import SAMPLE_RATE, ClipMedia
 from diagnosers.probes.base import load_model
 from diagnosers.probes.align import align_lines
 from diagnosers.probes.features import HOP, HOP_S, frame_autocorrelation, spectral_frames
-from diagnosers.probes.line_level import flat_level_evidence
+from diagnosers.probes.line_level import flat_level_evidence, speech_band_power
 from diagnosers.probes.speech_model import MODEL, line_duration_features
 from scenes import EMOTION_AFFECT, Delivery, Emotion
 
@@ -35,7 +35,6 @@ MISPLACED = 0.4  # |log(span / expected length)| beyond which a span is taken as
 # 4 % of aligned lines, most of them next to a dead-air or cut-off turn)
 STEADY_SD = 0.2  # semitones: a voice's frames spread more (fitting clips, clean lines: 0.27 at the least,
 # 0.45 at the 2nd percentile); a whistle or ring under a whispered line holds one pitch (0-0.12)
-SPEECH_BAND_HZ = (200.0, 4000.0)
 
 # Script model of a line's pitch (semitones re 100 Hz) and pitch spread (std of the voice frames,
 # semitones): least squares over the fitting clips' clean lines (sparse seeds 0-5 and clean
@@ -103,9 +102,7 @@ def background_peak(media: ClipMedia) -> float:
     from the lines (a voice frame must stand clear of these, not of the median)."""
 
     def compute(m: ClipMedia) -> float:
-        spec, freqs = spectral_frames(m)
-        band = (freqs >= SPEECH_BAND_HZ[0]) & (freqs < SPEECH_BAND_HZ[1])
-        return float(np.percentile((spec[_outside_lines(m)][:, band].astype(np.float64) ** 2).sum(axis=1), 90))
+        return float(np.percentile(speech_band_power(m)[_outside_lines(m)], 90))
 
     return media.feature("voice:background_peak", compute)
 
@@ -126,9 +123,7 @@ def clip_pitch(media: ClipMedia) -> np.ndarray:
         a = m.audio.astype(np.float32)
         n = max(0, (len(a) - PITCH_WINDOW) // HOP + 1)
         out = np.full(n, np.nan)
-        power, freqs = spectral_frames(m)
-        band = (freqs >= SPEECH_BAND_HZ[0]) & (freqs < SPEECH_BAND_HZ[1])
-        level = (power[:, band].astype(np.float64) ** 2).sum(axis=1)
+        level = speech_band_power(m)
         # only frames inside a line and clear of the background's loud moments are tracked
         wanted = np.zeros(n, bool)
         for ls in align_lines(m):
