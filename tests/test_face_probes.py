@@ -1,4 +1,4 @@
-"""The face probe: eye-pair face finder on drawn figures, turn and mouth-curve signs, the expression read-out,
+"""The face probe: eye-pair face finder on drawn figures, turn signs and mouth opening, the expression read-out,
 line scoring."""
 
 from __future__ import annotations
@@ -118,10 +118,10 @@ def test_a_wide_shot_face_is_found_on_the_finer_luma():
     assert abs(found[0].x * 2 - hx) < 0.3 * rx and abs(found[0].y * 2 - hy) < 0.5 * rx
 
 
-def test_mouth_curve_follows_valence():
-    smile = detect_faces(_frame([_pose(valence=0.8)]))[0].curve
-    frown = detect_faces(_frame([_pose(valence=-0.8)]))[0].curve
-    assert smile > 0.1 and frown < -0.1
+def test_mouth_opening_follows_the_drawn_mouth():
+    shut = detect_faces(_frame([_pose(mouth=0.0)]))[0].mouth
+    wide = detect_faces(_frame([_pose(mouth=1.0)]))[0].mouth
+    assert shut is not None and wide > shut + 0.05
 
 
 def test_two_figures_give_two_faces():

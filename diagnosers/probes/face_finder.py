@@ -1,4 +1,4 @@
-"""Finding faces in one picture without a learned detector: eye pairs on a fine luma, head edges, mouth curve.
+"""Finding faces in one picture without a learned detector: eye pairs on a fine luma, head edges, mouth opening.
 
 OpenCV's Haar cascades find no faces on drawn figures (decision 053), so faces are found from the
 parts every face shows (decisions 099, 131): two dark round pupils side by side, each next to an
@@ -12,8 +12,6 @@ numbers do not depend on the framing):
   pixels whose colour leaves the skin colour sampled under the eyes), -1..1, + = toward screen
   right. A face turned (or eyes looking) to one side puts its features off the head's centre.
 - `look`: each pupil's offset from the middle of the eye white around it, + = toward screen right.
-- `curve`: curvature of the mouth (the upper edge of the non-skin pixels in the mouth band below
-  the eyes, fitted with a parabola over columns), + = corners up (smile), - = corners down (frown).
 - `mouth`: share of the mouth box that is far from the skin colour (opening; talking mouths vary).
 """
 
@@ -52,7 +50,6 @@ class Face:
     dx: float         # pupil separation in pixels
     turn: float | None = None
     look: float | None = None
-    curve: float | None = None
     mouth: float | None = None
 
 
@@ -349,7 +346,7 @@ def _measured(pic: Picture, face: Face, coarse: list[Picture]) -> Face:
     f = pic.scale
     small = Face(face.t, face.x / f, face.y / f, face.dx / f)
     _measure(coarse[0], small)
-    face.turn, face.look, face.curve, face.mouth = small.turn, small.look, small.curve, small.mouth
+    face.turn, face.look, face.mouth = small.turn, small.look, small.mouth
     return face
 
 
@@ -363,11 +360,11 @@ def detect_faces(frame: np.ndarray, t: float = 0.0, luma: np.ndarray | None = No
         luma = cv2.LUT(luma, np.clip(np.arange(256) * gain + offset, 0, 255).astype(np.uint8))
     pic = Picture(frame, luma)
     f = pic.scale
-    return [Face(g.t, g.x / f, g.y / f, g.dx / f, g.turn, g.look, g.curve, g.mouth) for g in find_faces(pic, t)]
+    return [Face(g.t, g.x / f, g.y / f, g.dx / f, g.turn, g.look, g.mouth) for g in find_faces(pic, t)]
 
 
 def _measure(pic: Picture, f: Face) -> None:
-    """Head turn, pupil look, mouth curve and mouth opening of a found face (units of dx), on a crop around it."""
+    """Head turn, pupil look and mouth opening of a found face (units of dx), on a crop around it."""
     h, w = pic.luma.shape
     d = f.dx
     Y0, X0 = max(0, int(f.y - 0.1 * d)), max(0, int(f.x - 2.5 * d))
@@ -408,22 +405,9 @@ def _measure(pic: Picture, f: Face) -> None:
                 offs.append((px - (a + 0.5 * (cols[0] + cols[-1]))) / d)
         if len(offs) == 2:
             f.look = float(np.mean(offs))
-    # mouth band: rows 0.55..1.2 dx under the eyes (lips at 0.9, corners +-0.2), columns +-0.75 dx
+    # mouth band: rows 0.55..1.2 dx under the eyes (lips at 0.9), columns +-0.75 dx
     y0, y1 = round(f.y + 0.55 * d), round(f.y + 1.2 * d) + 1
     x0, x1 = round(f.x - 0.75 * d), round(f.x + 0.75 * d) + 1
     if y0 >= Y0 and y1 <= Y1 and x0 >= X0 and x1 <= X1 and y1 - y0 >= 3 and x1 - x0 >= 5:
         box = np.linalg.norm(img[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0] - skin, axis=2) > tol
         f.mouth = float(box.mean())
-        # the lips' upper edge per column, where the column starts on skin and meets the lips
-        top = np.argmax(box, axis=0)
-        cols = box.any(axis=0) & ~box[0]
-        if cols.sum() >= 5:
-            u = (np.arange(x0, x1)[cols] - f.x) / d
-            if u.max() - u.min() > 0.6:
-                f.curve = -_parabola(u, (y0 + top[cols] - f.y) / d)
-
-
-def _parabola(u: np.ndarray, v: np.ndarray) -> float:
-    """Leading coefficient of the least-squares parabola through (u, v) (np.polyfit's, without its overhead)."""
-    A = np.column_stack([u * u, u, np.ones_like(u)])
-    return float(np.linalg.solve(A.T @ A, A.T @ v)[0])

@@ -105,7 +105,7 @@ def _follow(frame: np.ndarray, luma: np.ndarray, lut: np.ndarray, g: Face, t: fl
         pic, x0, y0 = got
         c = relocate(pic, Face(g.t, g.x - x0, g.y - y0, g.dx), t)
         if c is not None:
-            return Face(t, c.x + x0, c.y + y0, c.dx, c.turn, c.look, c.curve, c.mouth)
+            return Face(t, c.x + x0, c.y + y0, c.dx, c.turn, c.look, c.mouth)
     got = _crop(frame, luma, lut, g, 1.6, 1.6, 1.6, 1.6, scale) if fallback else None
     if got is None:
         return None
@@ -114,7 +114,7 @@ def _follow(frame: np.ndarray, luma: np.ndarray, lut: np.ndarray, g: Face, t: fl
     if not found:
         return None
     c = found[0]
-    return Face(t, c.x + x0, c.y + y0, c.dx, c.turn, c.look, c.curve, c.mouth)
+    return Face(t, c.x + x0, c.y + y0, c.dx, c.turn, c.look, c.mouth)
 
 
 def face_tracks(media: ClipMedia) -> list[Track]:
@@ -166,6 +166,6 @@ def face_tracks(media: ClipMedia) -> list[Track]:
             followed = [(f, 0) for f in faces] + [(g, n) for g, n in missed if n <= MISSES]
             last_t = t
             found.append(faces)
-        return link([[Face(g.t, g.x / scale, g.y / scale, g.dx / scale, g.turn, g.look, g.curve, g.mouth) for g in fs] for fs in found])
+        return link([[Face(g.t, g.x / scale, g.y / scale, g.dx / scale, g.turn, g.look, g.mouth) for g in fs] for fs in found])
 
     return media.feature("faces:tracks", compute)
