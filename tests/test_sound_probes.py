@@ -195,6 +195,23 @@ def test_ringing_partials_read_as_a_ring_where_babble_does_not():
     assert played[-1] > 0.5 > 0.2 > without[-1], (played[-1], without[-1])
 
 
+def test_a_steady_whine_does_not_read_as_a_ring_but_a_hit_over_it_does():
+    """The ring reading counts partials that start to ring: a feedback whine held through the whole
+    clip (1.2 and 2.4 kHz) reads no ring at the cue's time; a struck ring over the whine still does."""
+    from diagnosers.probes.cues import cue_readings
+
+    t = np.arange(SR) / SR
+    ring = 0.05 * sum(np.sin(2 * np.pi * f * t) * np.exp(-t * 5.0) for f in (900.0, 1700.0, 2900.0))
+    whined = _talk(None)
+    tt = np.arange(len(whined)) / SR
+    whined += (0.03 * (np.sin(2 * np.pi * 1200.0 * tt) + np.sin(2 * np.pi * 2400.0 * tt))).astype(np.float32)
+    rung = whined.copy()
+    rung[int(CUE_T * SR): int(CUE_T * SR) + SR] += ring.astype(np.float32)
+    played = cue_readings(_media(rung), CUE_T + 0.2, "metal")[-1]
+    without = cue_readings(_media(whined), CUE_T + 0.2, "metal")[-1]
+    assert played > 0.5 > 0.2 > without, (played, without)
+
+
 def test_footsteps_read_as_a_beat_where_babble_does_not():
     """Four soft low thumps 0.5 s apart: the step reading (the last of footsteps' readings) stands
     over the clip's 98th percentile there; babble alone keeps no such beat."""
