@@ -17,6 +17,7 @@ SHOT_FRAMES = 25  # 2 s per shot
 WALL = (200, 180, 150)
 REPAINTED = (70, 150, 190)
 FLOOR = (110, 80, 60)
+MIDDLE = (30, 160, 90)  # e.g. a character's clothes that change from a shot on (look change)
 # shading across the set (±40 levels, smooth): a drifting grade moves colours from bin to bin gradually
 TEXTURE = (40.0 * np.sin(np.linspace(0, 3 * np.pi, 160))[None, :] * np.cos(np.linspace(0, 2 * np.pi, 90))[:, None]).astype(np.float32)
 FIGURES = [  # (colour, left, right, top) as frame shares: a different figure and framing per shot
@@ -29,7 +30,8 @@ FIGURES = [  # (colour, left, right, top) as frame shares: a different figure an
 
 
 def _clip(repaint_from: int | None = None, tint: tuple[float, float, float] = (1.0, 1.0, 1.0),
-          drift_to: tuple[float, float, float] | None = None, darker_floor_from: int | None = None, scene=None) -> ClipMedia:
+          drift_to: tuple[float, float, float] | None = None, darker_floor_from: int | None = None, scene=None,
+          middle_from: int | None = None) -> ClipMedia:
     h, w = 90, 160
     frames = []
     for s, (colour, left, right, top) in enumerate(FIGURES):
@@ -39,6 +41,8 @@ def _clip(repaint_from: int | None = None, tint: tuple[float, float, float] = (1
         base[:horizon] = wall
         base[horizon:] = FLOOR if darker_floor_from is None or s < darker_floor_from else tuple(int(0.7 * c) for c in FLOOR)
         base[int(h * top):, int(w * left): int(w * right)] = colour
+        if middle_from is not None and s >= middle_from:  # the same new colour in the middle of the frame
+            base[int(h * 0.3):, int(w * 0.3): int(w * 0.7)] = MIDDLE
         base = base.astype(np.float32) * np.asarray(tint, np.float32)
         base = np.clip(base + TEXTURE[:h, :w, None], 0, 255).astype(np.uint8)
         for k in range(SHOT_FRAMES):
@@ -74,6 +78,22 @@ def test_a_grade_over_the_whole_clip_is_no_set_change():
     clean, _ = backdrop_change(_clip())
     tinted, _ = backdrop_change(_clip(tint=(0.75, 0.95, 1.25)))  # a cold grade on every shot
     assert tinted < clean + 0.1, (tinted, clean)
+
+
+def test_a_new_colour_in_the_middle_of_the_frame_is_no_set_change():
+    """Indoors the set is read on the frame's border: a colour that the figures in the middle wear
+    from a cut on (clothes that change) counts far less than the wall around them repainted."""
+    middle, _ = backdrop_change(_clip(middle_from=3))
+    repainted, _ = backdrop_change(_clip(repaint_from=3))
+    assert middle < 0.3 * repainted, (middle, repainted)
+
+
+def test_a_change_in_the_last_shot_alone_counts_half():
+    """A side of one shot is as often a framing of its own (an over-the-shoulder last) as a set change."""
+    last, windows = backdrop_change(_clip(repaint_from=4))
+    before_last, _ = backdrop_change(_clip(repaint_from=3))
+    assert abs(windows[0][0] - 4 * SHOT_FRAMES / FPS) < 0.2
+    assert 0.3 * before_last < last < 0.7 * before_last, (last, before_last)
 
 
 def test_a_single_shot_has_nothing_to_compare():

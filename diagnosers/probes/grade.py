@@ -70,12 +70,12 @@ def grading(media: ClipMedia) -> list[ModeScore]:
       luminance/warmth/saturation (medians of 3 frames), summed over shots, in units of 20/12/20
       levels, the largest of the three. Framing changes at cuts do not count, and a clean shot
       keeps its grade while a drifting grade moves steadily (decision 057);
-    - scene consistency drift: colour that every shot on one side of a cut shows and no shot on
-      the other side does (per-shot HSV histograms, best cut; decision 093), less what the same
-      colour moves inside the shots (decision 106); indoors on the whole frame, outdoors on its
-      lower half (decision 160; `backdrop.backdrop_change`). A changed set (a wall repainted, a
-      floor darkened) persists from its cut to the end and holds still inside each shot, while
-      framing changes come and go between shots and a drifting grade moves colours inside every shot.
+    - scene consistency drift: colour that every frame of the shots on one side of a cut shows and
+      no frame on the other side does (HSV histograms of each shot's first, middle and last frames,
+      best cut; decisions 093, 204); indoors on the frame's border (the wall around the figures),
+      outdoors on its lower half (decision 160; `backdrop.backdrop_change`). A changed set (a wall
+      repainted, a floor darkened) persists from its cut to the end and holds still inside each shot,
+      while framing changes come and go between shots and a drifting grade moves colours inside every shot.
     """
     scene = media.scene
     shots = shot_stats(media)
@@ -94,9 +94,6 @@ def grading(media: ClipMedia) -> list[ModeScore]:
         wc.append((s["start"], s["end"], colour[-1]))
     mood_drift, wd = within_shot_drift(media)
     scene_drift, ws = backdrop_change(media)
-    # a grade drifting over the scene still moves some colours across the cut the set score picks
-    scene_drift -= DRIFT_DISCOUNT * max(0.0, mood_drift - CLEAN_DRIFT)
-    ws = [(a, b, scene_drift) for a, b, _ in ws]
     lighting_score, colour_score = max(lighting), max(colour)
     fitted = expected_grade(scene)
     if fitted is not None:  # residuals from what clips of such scripts look like (fitted on labelled clips)
@@ -114,11 +111,6 @@ def grading(media: ClipMedia) -> list[ModeScore]:
     ]
 
 
-# Set-change evidence less DRIFT_DISCOUNT x the grade drift inside shots beyond CLEAN_DRIFT units (clean
-# clips read up to ~1; drifting ones 3-10): sparse seeds 0-5, true positives at 5 % false positives 0.76 -> 0.84,
-# AUC 0.948 -> 0.955 (0.05: 0.94, most set changes in drifting clips lost; decision 160).
-DRIFT_DISCOUNT = 0.02
-CLEAN_DRIFT = 1.0
 DRIFT_UNITS = {"luminance": 20.0, "warmth": 12.0, "saturation": 20.0}  # levels of a clearly visible grade change
 
 
