@@ -49,13 +49,14 @@ class ProbeConfig(BaseModel):
 
 
 # Modes read from the sounds in front of the bed: the dialogue's voice (its presence, timing, level, pitch,
-# identity, envelope) and the scripted sound cues. Where the clip's background overpowers the dialogue
-# (`sd.overpowering_background_audio` answered present) they are buried under it and these readings are
-# guesses, so the judge abstains on them there (decisions 175, 195).
+# identity, envelope), the scripted sound cues, and the multimodal mode (a face against the voice's
+# flatness). Where the clip's background overpowers the dialogue (`sd.overpowering_background_audio`
+# answered present) they are buried under it and these readings are guesses, so the judge abstains on
+# them there (decisions 175, 195, 203).
 HEARD_MODES = frozenset({
     "ip.reaction_timing_failure", "ip.dialogue_turn_taking_failure", "sf.audio_dropout", "dp.dialogue_content_deviation",
     "dp.speech_mode_confusion", "ep.vocal_emotional_delivery_failure", "dp.speaker_identity_error", "sf.lip_sync_offset",
-    "sd.missing_scripted_sound",
+    "sd.missing_scripted_sound", "ep.multimodal_expressive_inconsistency",
 })
 OVERPOWERING = "sd.overpowering_background_audio"
 

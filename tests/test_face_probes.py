@@ -202,28 +202,62 @@ def test_a_single_framed_and_looking_across_the_line_reads_as_mirrored():
     assert single(-side, 0.2 * side) > 0   # framed and looking as in a mirrored shot
 
 
-def test_the_multimodal_scales_are_fitted_on_fault_free_lines(tmp_path):
+def test_the_faces_model_fits_each_half_on_its_own_fault(tmp_path):
     from types import SimpleNamespace
 
-    from diagnosers.probes import faces as faces_module
-
     scene = load_suite("default").scenes[0]
+    n = len(scene.lines)
     media = ClipMedia.from_arrays(np.zeros((10, 18, 32, 3), np.uint8), np.zeros(16000, np.float32), scene, fps=5.0)
-    lines = {i: LineFace(4, turn=0.0, toward=0.0, dx=20.0) for i in range(len(scene.lines))}
+    lines = {i: LineFace(4, turn=0.0, toward=0.0, dx=20.0) for i in range(n)}
     media.feature("faces:lines", lambda m: lines)
     rng = np.random.default_rng(1)
     media.feature("faces:crops", lambda m: {i: rng.normal(size=(3, GRID * GRID)).astype(np.float32) for i in lines})
     media.feature("faces:windows", lambda m: {i: (i, i + 0.8) for i in lines})
-    manifest = SimpleNamespace(faults=[SimpleNamespace(fault="expression_mismatch", line=0)])
+    manifest = SimpleNamespace(faults=[SimpleNamespace(fault="expression_mismatch", line=0),
+                                       SimpleNamespace(fault="flat_delivery", line=1)])
     original = faces_module._vocal_flatness
-    faces_module._vocal_flatness = lambda m: {i: float(i) for i in lines}
+    faces_module._vocal_flatness = lambda m: {i: 10.0 if i == 1 else -float(i) for i in lines}  # line 1 flat
     try:
         model = faces_module.fit_faces_model([(media, manifest)] * 5, out=tmp_path / "faces_model.json")
     finally:
         faces_module._vocal_flatness = original
         faces_module._model.cache_clear()
     assert (tmp_path / "faces_model.json").is_file()
-    assert model["voice"]["scale"] > 0 and model["voice"]["lines"] == 5 * (len(scene.lines) - 1)  # line 0 left out
-    assert model["face"]["lines"] == 5 * (len(scene.lines) - 1)
+    # the voice's cut tells its own fault (line 1) from every other line; its spread is the fault-free lines'
+    assert -2.0 <= model["voice"]["cut"] < 10.0 and model["voice"]["lines"] == 5 * n
+    clean = [-float(i) for i in range(2, n)] * 5
+    assert model["voice"]["scale"] == pytest.approx(np.percentile(clean, 95) - np.median(clean))
+    assert model["face"]["lines"] == 5 * n and model["face"]["scale"] > 0
+    assert model["expected"]["lines"] == 5 * (n - 2)  # both faulty lines left out
     # too few face lines to fit the read-out: the one in use is kept
     assert model["expression"]["kept"] and len(model["expression"]["weights"]) == GRID * GRID
+
+
+def test_the_expression_score_measures_from_the_clean_expectation():
+    scene = load_suite("default").scenes[0]
+    i = next(k for k, ln in enumerate(scene.lines) if ln.emotion.value != "neutral")
+    from scenes.vocabulary import EMOTION_AFFECT
+
+    v = EMOTION_AFFECT[scene.lines[i].emotion][0]
+    expected = (0.5, 0.1)
+    as_expected = faces_module.expression_scores({i: 0.5 * v + 0.1}, scene, expected)[i]
+    opposite = faces_module.expression_scores({i: -v}, scene, expected)[i]
+    assert as_expected == pytest.approx(0.0) and opposite > 0
+
+
+def test_multimodal_needs_both_the_face_and_the_voice():
+    scene = load_suite("default").scenes[0]
+    spoken = [k for k, ln in enumerate(scene.lines) if ln.delivery.value != "voice_over"]
+    a, b = spoken[:2]
+    cut_face, scale_face = faces_module._model()["face"]
+    cut_voice, scale_voice = faces_module._model()["voice"]
+    scores = faces_module.multimodal_scores({a: cut_face + scale_face, b: 0.0}, {a: cut_voice - scale_voice}, scene)
+    assert set(scores) == {a}  # line b has no voice reading: a face alone can't disagree with it
+    assert scores[a] == pytest.approx(1.0)  # one spread past the face's cut, one short of the voice's
+
+
+def test_the_cut_outs_are_mirror_averaged():
+    frame = _frame([_pose(skin=SKINS[0], valence=0.5, arousal=0.5, mouth=0.3)])
+    media = ClipMedia.from_arrays(frame[None], np.zeros(1600, np.float32), fps=5.0)
+    crops = face_crops(media, [detect_faces(frame)[0]]).reshape(-1, GRID, GRID)
+    assert crops.std() > 0 and np.allclose(crops, crops[:, :, ::-1])  # a head turn's left-right difference is gone

@@ -1,5 +1,5 @@
 """Expression and eyeline per line from the speaker's face track (faces: `face_tracking`, decisions 099, 131, 132;
-the face's valence: `expression`, decision 196)."""
+the face's valence: `expression`, decisions 196, 202; multimodal: decision 203)."""
 
 from __future__ import annotations
 
@@ -205,22 +205,30 @@ EXPRESSION = "ep.facial_expression_inconsistency"
 MULTIMODAL = "ep.multimodal_expressive_inconsistency"
 EYELINE = "ip.interaction_eyeline_failure"
 # `faces_model.json` (written by `fit_faces_model` on fitting clips): the expression read-out (`expression`:
-# ridge weights on the face cut-outs, decision 196) and, for the multimodal mode, the face and voice scores on
-# one scale (decisions 100, 133): each minus its median, over its 95th percentile minus its median, on the
-# lines of fitting clips without an expression or delivery fault on the line. Without the file there is no
-# read-out (the expression scores abstain) and the scales are the vocal flatness's on sparse seeds 0-5 as it
-# read then (-2.1, 4.6) and the read-out's there (-0.35, 0.40); refit whenever either score changes.
+# ridge weights on the face cut-outs, decision 196), the valence a fault-free face shows for a scripted one
+# (`expected`: slope and offset, decision 202) and, for the multimodal mode, each half's own cut and spread
+# (`face`, `voice`: the cut that best tells the half's fault from the other lines, the 95th percentile minus
+# the median of its fault-free lines; decisions 133, 203). Without the file there is no read-out (the
+# expression and multimodal scores abstain); the defaults are the values fitted on sparse seeds 0-5 in decisions
+# 202-203; refit whenever the face finder, the read-out or the vocal flatness changes.
 FACES_MODEL = Path(__file__).with_name("faces_model.json")
-DEFAULT_SCALES = {"face": (-0.35, 0.40), "voice": (-2.1, 4.6)}
+DEFAULT_SCALES = {"face": (0.49, 0.31), "voice": (0.36, 2.94)}
+DEFAULT_EXPECTED = (0.66, 0.015)
+# Each half's cut is fitted as the judge fits a mode's (`evaluation.fit_threshold`) with its cap on the
+# fitting negatives (probe_lab's `max_fpr`); there are no clean clips among the fitting pairs.
+HALF_MAX_FPR = 0.10
 
 
 @lru_cache(maxsize=2)
 def _model(path: Path = FACES_MODEL) -> dict:
-    """The scales ("face", "voice": (centre, scale)) and the read-out ("expression": (weights, bias) or None)."""
+    """The halves' (cut, scale) ("face", "voice"), the clean expectation ("expected": (slope, offset)) and the
+    read-out ("expression": (weights, bias) or None)."""
     if not path.is_file():
-        return {**DEFAULT_SCALES, "expression": None}
+        return {**DEFAULT_SCALES, "expected": DEFAULT_EXPECTED, "expression": None}
     data = json.loads(path.read_text(encoding="utf-8"))
-    model: dict = {k: (float(data[k]["centre"]), float(data[k]["scale"])) for k in ("face", "voice")}
+    model: dict = {k: (float(data[k]["cut"]), float(data[k]["scale"])) for k in ("face", "voice")}
+    expected = data.get("expected")
+    model["expected"] = (float(expected["slope"]), float(expected["offset"])) if expected else DEFAULT_EXPECTED
     readout = data.get("expression")
     model["expression"] = (np.array(readout["weights"], np.float32), float(readout["bias"])) if readout else None
     return model
@@ -234,62 +242,80 @@ def _vocal_flatness(media: ClipMedia) -> dict[int, float]:
     return flat_scores(media)
 
 
-def expression_scores(shown: dict[int, float], scene) -> dict[int, float]:
-    """Per line: the valence the face shows against the sign of the scripted one, weighted by how clearly the
-    script's emotion is valenced: -sign(v) * min(1, |v| / 0.3) * shown (0 on a neutral line)."""
+def expression_scores(shown: dict[int, float], scene, expected: tuple[float, float] | None = None) -> dict[int, float]:
+    """Per line: how far the valence the face shows lies from what a fault-free face shows for the scripted
+    valence v (`expected`: slope * v + offset), toward the opposite sign, weighted by how clearly the script's
+    emotion is valenced: -sign(v) * min(1, |v| / 0.3) * (shown - expected(v)) (0 on a neutral line)."""
+    slope, offset = _model()["expected"] if expected is None else expected
     out = {}
     for i, s in shown.items():
         v = EMOTION_AFFECT[scene.lines[i].emotion][0]
-        out[i] = -float(np.sign(v)) * min(1.0, abs(v) / 0.3) * s if v else 0.0
+        out[i] = -float(np.sign(v)) * min(1.0, abs(v) / 0.3) * (s - (slope * v + offset)) if v else 0.0
     return out
 
 
 def multimodal_scores(expr: dict[int, float], vocal: dict[int, float], scene) -> dict[int, float]:
-    """Per on-screen line: the larger of the face score and the vocal flatness, each on its clean scale."""
-    scales = _model()
+    """Per on-screen line with both the face and the voice measured: the larger of the face score and the
+    vocal flatness, each minus its own fitted cut over its clean spread (positive: past that half's cut;
+    decision 203)."""
+    (face_cut, face_scale), (voice_cut, voice_scale) = _model()["face"], _model()["voice"]
     out = {}
-    for i in set(expr) | set(vocal):
+    for i in set(expr) & set(vocal):
         if scene.lines[i].delivery is Delivery.voice_over:
             continue
-        parts = [(expr[i] - scales["face"][0]) / scales["face"][1]] if i in expr else []
-        parts += [(vocal[i] - scales["voice"][0]) / scales["voice"][1]] if i in vocal else []
-        out[i] = max(parts)
+        out[i] = max((expr[i] - face_cut) / face_scale, (vocal[i] - voice_cut) / voice_scale)
     return out
 
 
 def fit_faces_model(samples, out: Path = FACES_MODEL) -> dict:
-    """The expression read-out (ridge weights of the scripted valence on the speaker's face cut-outs,
-    `expression.fit_expression_weights`), then the centre (median) and scale (95th percentile minus median)
-    of the expression score it gives and of the vocal flatness, all over the lines of (media, manifest)
-    fitting pairs whose line carries neither an expression nor a delivery fault; written to `faces_model.json`.
-    With fewer than `MIN_FIT_LINES` such face lines the read-out in use is kept."""
+    """From (media, manifest) fitting pairs: the expression read-out (ridge weights of the scripted valence on
+    the speaker's face cut-outs of lines with neither an expression nor a delivery fault,
+    `expression.fit_expression_weights`), the line of the valence it reads on those lines against the scripted
+    one (`expected`), and per multimodal half (the expression score, the vocal flatness) its cut (`fit_threshold`
+    of the half's own fault, expression_mismatch or flat_delivery, against every other line it reads, false
+    positives capped at `HALF_MAX_FPR`) and its spread (95th percentile minus median on the fault-free lines);
+    written to `faces_model.json`. With fewer than `MIN_FIT_LINES` fault-free face lines the read-out in use
+    is kept."""
+    from diagnosers.evaluation import fit_threshold
+
     crops, valences, face_lines, voice = [], [], [], []
     for media, manifest in samples:
-        faulty = {f.line for f in manifest.faults if f.fault in ("expression_mismatch", "flat_delivery") and f.line is not None}
+        lines_with = {name: {f.line for f in manifest.faults if f.fault == name and f.line is not None}
+                      for name in ("expression_mismatch", "flat_delivery")}
+        faulty = lines_with["expression_mismatch"] | lines_with["flat_delivery"]
         scene = media.scene
         for i, c in line_crops(media).items():
+            face_lines.append((c, scene, i, i in lines_with["expression_mismatch"], i in faulty))
             if i not in faulty:
                 crops.append(c)
                 valences.append(EMOTION_AFFECT[scene.lines[i].emotion][0])
-                face_lines.append((c, scene, i))
-        voice += [v for i, v in _vocal_flatness(media).items() if i not in faulty]
+        voice += [(v, i in lines_with["flat_delivery"], i in faulty) for i, v in _vocal_flatness(media).items()]
     if len(crops) >= MIN_FIT_LINES:
         weights, bias = fit_expression_weights(crops, valences)
         readout = {"weights": [round(float(w), 6) for w in weights], "bias": round(bias, 6), "lines": len(crops)}
     else:
         kept = _model()["expression"]
         readout = {"weights": [float(w) for w in kept[0]], "bias": kept[1], "kept": True} if kept else None
+    model: dict = {"expected": dict(zip(("slope", "offset"), DEFAULT_EXPECTED))}
     face = []
     if readout:
         w, b = np.array(readout["weights"], np.float32), float(readout["bias"])
-        face = [expression_scores(shown_valence({i: c}, w, b), scene)[i] for c, scene, i in face_lines]
-    model = {}
+        shown = [(shown_valence({i: c}, w, b)[i], scene, i, hit, bad) for c, scene, i, hit, bad in face_lines]
+        clean = [(EMOTION_AFFECT[scene.lines[i].emotion][0], s) for s, scene, i, _, bad in shown if not bad]
+        if len(clean) >= 20:
+            slope, offset = np.polyfit(*zip(*clean), 1)
+            model["expected"] = {"slope": round(float(slope), 6), "offset": round(float(offset), 6),
+                                 "lines": len(clean)}
+        expected = (model["expected"]["slope"], model["expected"]["offset"])
+        face = [(expression_scores({i: s}, scene, expected)[i], hit, bad) for s, scene, i, hit, bad in shown]
     for name, vals in (("face", face), ("voice", voice)):
-        if len(vals) < 20:
-            model[name] = dict(zip(("centre", "scale"), DEFAULT_SCALES[name]))
+        fitted = fit_threshold([(v, hit) for v, hit, _ in vals], max_fpr=HALF_MAX_FPR) if vals else None
+        clean = [v for v, _, bad in vals if not bad]
+        if fitted is None or len(clean) < 20:
+            model[name] = dict(zip(("cut", "scale"), DEFAULT_SCALES[name]))
             continue
-        centre = float(np.median(vals))
-        model[name] = {"centre": centre, "scale": max(1e-6, float(np.percentile(vals, 95)) - centre), "lines": len(vals)}
+        spread = float(np.percentile(clean, 95)) - float(np.median(clean))
+        model[name] = {"cut": fitted["threshold"], "scale": max(1e-6, spread), "lines": len(vals)}
     model["expression"] = readout
     out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     _model.cache_clear()
@@ -302,16 +328,19 @@ def faces(media: ClipMedia) -> list[ModeScore]:
 
     - facial expression inconsistency: the valence the speaker's face shows (`expression`: a read-out of
       their face's cut-outs fitted on fitting clips, median over the line's observations; decision 196)
-      against the sign of the line's scripted valence (EMOTION_AFFECT), weighted by how clearly the
-      emotion is valenced: -sign(v) * min(1, |v| / 0.3) * shown; no read-out fitted: no score;
+      against what a fault-free face shows for the line's scripted valence v (EMOTION_AFFECT; a fitted line,
+      decision 202), toward the opposite sign, weighted by how clearly the emotion is valenced:
+      -sign(v) * min(1, |v| / 0.3) * (shown - expected(v)); no read-out fitted: no score;
     - eyeline failure: the speaker's head turn and pupil offset (mean of the two) against the side
       where the addressee stands (another face in frame when the addressee is in the shot, else the
       side opposite a face framed off centre, else the script's stage order; a two-hander's line
       without an addressee is said to the other character): -side * gaze (positive: looks away
       from the person addressed). The speaker's face is the clearly talking one in a shot of
       several (decision 132);
-    - multimodal expressive inconsistency: the larger of the face score and the vocal flatness
-      (`voice.flat_scores`), each in units of its spread on fault-free fitting lines (decisions 100, 133).
+    - multimodal expressive inconsistency, on lines where both the face and the voice are measured (a
+      face and a voice can only disagree where both are seen and heard): the larger of the face score and
+      the vocal flatness (`voice.flat_scores`), each minus its own fitted cut, in units of its spread on
+      fault-free fitting lines (decisions 133, 203).
     """
     scene = media.scene
     lf = line_faces(media)
