@@ -265,3 +265,24 @@ def test_a_shouted_line_never_reads_flat():
 
     others = {1: _as_scripted(1), 3: _as_scripted(3, emotion=Emotion.neutral)}
     assert flat_scores(_prosody_media({0: _as_scripted(0), **others}))[3] <= 0.0  # tom's shout, said neutral
+
+
+def test_a_pitch_from_few_voice_frames_is_weaker_evidence_of_flatness():
+    """Decision 207: the same pitch, two thirds of the way from the angry line's prediction to the neutral
+    one, reads as less evidence when it is the mean of 12 voice frames than of 60."""
+    from diagnosers.probes.prosody import PITCH_SD, LineProsody, expected_pitch, flat_evidence, line_pitch_sd
+    from scenes import Emotion
+
+    scene = load_suite("mini").scene("kitchen-quarrel")
+    line = scene.lines[0]
+    voice = scene.character(line.speaker).voice
+    toward_neutral = (expected_pitch(voice, line.emotion, line.delivery) + 2 * expected_pitch(voice, Emotion.neutral, line.delivery)) / 3
+
+    def evidence(frames: int) -> float:
+        media = ClipMedia.from_arrays(np.zeros((10, 18, 32, 3), np.uint8), np.zeros(SAMPLE_RATE * 2, np.float32), scene, fps=5.0)
+        media.feature("voice:line_prosody", lambda m: {0: LineProsody(toward_neutral, 1.0, 0.5, 0.0, frames)})
+        media.feature("voice:level_residuals", lambda m: {})
+        return flat_evidence(media, 0)["pitch"]
+
+    assert line_pitch_sd(60) == PITCH_SD and line_pitch_sd(10) == pytest.approx(2 * PITCH_SD)
+    assert 0.5 < evidence(12) < evidence(60) - 0.5
