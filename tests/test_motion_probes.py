@@ -146,6 +146,21 @@ def test_action_missing_reads_a_slow_lean_as_an_action(scene):
     assert still.lines[3] > leaning.lines[3] + 1.0, (still.lines, leaning.lines)
 
 
+def test_action_missing_sees_an_arm_of_the_sets_brightness_by_its_colour(scene):
+    """An arm as bright as the set behind it but of another hue (decision 209: a dark red arm over a dark
+    set) reads as performing the action: the picture is compared in colour, not in luma alone."""
+    frames = _talking(50)
+    for k in range(10, 30):
+        top = int(150 - 5.5 * (k - 10))
+        patch = frames[k, top: top + 40, 220:236].astype(np.int16)
+        # +60 red, +60 blue and -42 green keep OpenCV's luma (0.299 R + 0.587 G + 0.114 B) within a level
+        frames[k, top: top + 40, 220:236] = np.clip(patch + np.array([60, -42, 60]), 0, 255).astype(np.uint8)
+    spans = {3: (0.4, 3.6)}
+    acted = measure_all(_media(frames, scene, spans), {"mp.action_missing"})["mp.action_missing"]
+    still = measure_all(_media(_talking(50), scene, spans), {"mp.action_missing"})["mp.action_missing"]
+    assert still.lines[3] > acted.lines[3] + 1.0, (still.lines, acted.lines)
+
+
 def test_action_missing_is_not_measured_on_a_frozen_line(scene):
     spans = {3: (0.4, 3.6)}
     frozen = measure_all(_media(_talking(50, arm=True, freeze=(4, 46)), scene, spans), {"mp.action_missing"})
