@@ -18,6 +18,7 @@ from diagnosers.probes import (  # noqa: F401  (registers the probes)
     cuts,
     faces,
     grade,
+    listeners,
     picture,
     soundscape,
     speech,

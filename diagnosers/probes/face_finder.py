@@ -336,6 +336,11 @@ def _checked(pic: Picture, a1: float, b1: float, r1: float, a2: float, b2: float
     return _is_face(coarse[0], a1 / f, b1 / f, r1 / f, a2 / f, b2 / f, r2 / f, strict)
 
 
+def measure_face(pic: Picture, face: Face) -> Face:
+    """A face placed from elsewhere (eyes at x, y, pupils dx apart), measured as a found one: turn, look, mouth."""
+    return _measured(pic, face, [])
+
+
 def _measured(pic: Picture, face: Face, coarse: list[Picture]) -> Face:
     """`_measure` on the frame itself for a big face, else on the finer luma; the face, measured."""
     if not _big(pic, face.dx):

@@ -1,4 +1,4 @@
-"""Mouths against speech without a face detector: lip-sync lag and a second talking mouth."""
+"""Mouths against speech without a face detector: the lip-sync lag (a listener's moving lips: `listeners`)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,9 @@ from diagnosers.probes.base import ModeScore, probe
 from diagnosers.probes.features import (
     HOP_S,
     cuts,
-    frames_in,
     gray,
     spectral_frames,
 )
-from diagnosers.probes.picture import block_motion
 from scenes.vocabulary import Delivery
 
 MAX_LAG_S = 0.64  # lags searched (8 frames at 12.5 fps); the peak must be inside, not at the edge
@@ -196,47 +194,3 @@ def _lag_reading(e: np.ndarray, luma: np.ndarray, windows: list[tuple[int, int]]
     lag_s = float(k - max_lag + sub) / fps
     gain = float(curve[k] - curve[max_lag])
     return gain * min(1.0, abs(lag_s) / NOTICEABLE_S), lag_s
-
-
-def _line_frames(media: ClipMedia, span) -> np.ndarray:
-    """Frames of a line's span inside its longest uncut stretch (cuts would light up every block)."""
-    idx = frames_in(media, span)
-    cut_idx = sorted(media.frame_index(c) for c in cuts(media))
-    pieces, current = [], []
-    for k in idx:
-        if any(abs(k - c) <= 1 for c in cut_idx):
-            if current:
-                pieces.append(current)
-            current = []
-            continue
-        current.append(k)
-    if current:
-        pieces.append(current)
-    return np.asarray(max(pieces, key=len)) if pieces else idx
-
-
-@probe("mouths", ("sf.non_speaker_lip_motion",))
-def mouths(media: ClipMedia) -> list[ModeScore]:
-    """Persistent local motion during each line, found without a face detector.
-
-    For each line, the share of its frames in which each 8×8 block moves (global motion removed);
-    the most persistently moving block is the speaker's mouth; the score is the persistence of the
-    strongest block outside its neighbourhood (a second talking mouth) over the first's.
-    """
-    motion_blocks = block_motion(media)
-    spans = {ls.index: ls.span for ls in align_lines(media) if ls.span is not None}
-    scores, windows = {}, []
-    radius = 3
-    for i, span in spans.items():
-        idx = _line_frames(media, span)
-        if len(idx) < 4:
-            continue
-        active = (motion_blocks[idx] > 1.5).mean(axis=0)
-        y, x = np.unravel_index(int(np.argmax(active)), active.shape)
-        first = float(active[y, x])
-        rest = active.copy()
-        rest[max(0, y - radius): y + radius + 1, max(0, x - radius): x + radius + 1] = 0.0
-        second = float(rest.max())
-        scores[i] = second / (first + 0.05)
-        windows.append((span.start, span.end, scores[i]))
-    return [ModeScore("sf.non_speaker_lip_motion", max(scores.values()) if scores else None, scores, windows)]
