@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from diagnosers.media import ClipMedia
+from diagnosers.probes.align import align_lines
 from diagnosers.probes.base import ModeScore, probe
 from diagnosers.probes.faces import Face, Track, face_tracks, line_windows, stage_order
 from diagnosers.probes.features import shot_spans
+from diagnosers.probes.shot_assignment import assigned_spans
 from scenes.vocabulary import Delivery
 
 # A single frames its character about 0.11 frame widths off centre on their side of the line
@@ -133,25 +135,18 @@ def _torso_colour(media: ClipMedia, faces: list[Face]) -> np.ndarray | None:
 
 
 def _shot_spans(media: ClipMedia) -> list[tuple[float, float] | None]:
-    """Each scripted shot's time span: the detected shots when there are as many, else the shot's line windows."""
-    scene = media.scene
-    detected = shot_spans(media)
-    if len(detected) == len(scene.shots):
-        return [(sp.start, sp.end) for sp in detected]
-    wins = line_windows(media)
-    spans: list[tuple[float, float] | None] = []
-    for shot in scene.shots:
-        w = [wins[i] for i in shot.lines if i in wins]
-        if not w:
-            spans.append(None)
-            continue
-        a, b = min(a for a, _ in w), max(b for _, b in w)
-        # kept inside the detected shot around their middle: a misplaced line must not reach into the next shot
-        mid = next((sp for sp in detected if sp.start <= (a + b) / 2 < sp.end), None)
-        if mid is not None:
-            a, b = max(a, mid.start), min(b, mid.end)
-        spans.append((a - 0.2, b + 0.2) if b > a else None)
-    return spans
+    """Each scripted shot's time span: the detected shots when there are as many, else the scripted shots
+    assigned to the detected ones in order (`shot_assignment.assigned_spans`: an extra cut inside a
+    shot left out, a missed cut placed where the aligned lines put it; decision 215)."""
+
+    def compute(m: ClipMedia) -> list[tuple[float, float] | None]:
+        detected = [(sp.start, sp.end) for sp in shot_spans(m)]
+        if len(detected) == len(m.scene.shots):
+            return detected
+        spans = {ls.index: (ls.span.start, ls.span.end) for ls in align_lines(m) if ls.span is not None}
+        return assigned_spans(m.scene, spans, detected, m.duration_s, face_tracks(m))
+
+    return media.feature("staging:shot_spans", compute)
 
 
 def _appearance_disagreements(media: ClipMedia, tracks: list[Track], spans: list[tuple[float, float] | None],
@@ -272,10 +267,11 @@ def side_disagreements(media: ClipMedia) -> dict[int, float]:
 
 @probe("staging", ("ig.180_degree_rule_violation",))
 def staging(media: ClipMedia) -> list[ModeScore]:
-    """Who stands and looks where across shots, against the script's staging (decisions 106, 130, 211).
+    """Who stands and looks where across shots, against the script's staging (decisions 106, 130, 211, 215).
 
-    - 180-degree rule: per scripted shot, how much the faces' screen sides, a single's gaze and, in
-      two-subject shots, which way round the faces' clothes match the characters' in their singles
+    - 180-degree rule: per scripted shot (over the detected shots assigned to it in order,
+      `_shot_spans`), how much the faces' screen sides, a single's gaze and, in two-subject shots,
+      which way round the faces' clothes match the characters' in their singles
       disagree with the staging (`side_disagreements`: characters left to right in the order the
       shots first name them, `faces.stage_order`); the clip's score is the largest over shots (a
       mirrored shot puts everyone in it on the wrong side and turns a single's gaze), 0 when no
