@@ -9,6 +9,7 @@ import pytest
 
 from diagnosers.media import ClipMedia
 from diagnosers.probes.align import LineSpan
+from diagnosers.probes.base import ModeScore
 from diagnosers.probes.faces import (
     Face,
     LineFace,
@@ -172,6 +173,7 @@ def test_line_scores_compare_the_face_with_the_script():
     media.feature("faces:crops", lambda m: {v0: np.tile(-sign * weights / np.linalg.norm(weights) ** 2, (4, 1))})
     media.feature("faces:lines", lambda m: {v0: LineFace(4, turn=-0.2, toward=1.0, dx=20.0)})
     media.feature("probe:delivery", lambda m: [])
+    media.feature("probe:voices", lambda m: [])  # no line heard in another character's voice
     scores = {s.mode: s for s in faces.measure(media)}
     assert scores["ep.facial_expression_inconsistency"].lines[v0] > 0  # a frown on a happy line or a smile on a sad one
     if scene.lines[v0].addressee:
@@ -254,6 +256,25 @@ def test_multimodal_needs_both_the_face_and_the_voice():
     scores = faces_module.multimodal_scores({a: cut_face + scale_face, b: 0.0}, {a: cut_voice - scale_voice}, scene)
     assert set(scores) == {a}  # line b has no voice reading: a face alone can't disagree with it
     assert scores[a] == pytest.approx(1.0)  # one spread past the face's cut, one short of the voice's
+
+
+def test_multimodal_skips_a_line_heard_in_another_voice():
+    scene = load_suite("default").scenes[0]
+    a, b = [k for k, ln in enumerate(scene.lines) if ln.delivery.value != "voice_over"][:2]
+    cut_face, scale_face = faces_module._model()["face"]
+    expr = {a: cut_face + scale_face, b: cut_face + scale_face}
+    scores = faces_module.multimodal_scores(expr, {a: 0.0, b: 0.0}, scene, other_voice={b})
+    assert set(scores) == {a}  # line b's voice is another character's: its face and voice can't be compared
+
+
+def test_the_other_voice_lines_are_the_identity_scores_past_the_wrong_voice_cut():
+    from diagnosers.probes.voice import WRONG_VOICE
+
+    scene = load_suite("default").scenes[0]
+    media = ClipMedia.from_arrays(np.zeros((10, 18, 32, 3), np.uint8), np.zeros(16000, np.float32), scene, fps=5.0)
+    identity = {0: WRONG_VOICE + 0.5, 1: WRONG_VOICE - 0.5, 2: -5.0}
+    media.feature("probe:voices", lambda m: [ModeScore("dp.speaker_identity_error", max(identity.values()), identity)])
+    assert faces_module._other_voice_lines(media) == {0}
 
 
 def test_the_cut_outs_are_mirror_averaged():

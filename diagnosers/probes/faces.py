@@ -1,5 +1,5 @@
 """Expression and eyeline per line from the speaker's face track (faces: `face_tracking`, decisions 099, 131, 132;
-the face's valence: `expression`, decisions 196, 202; multimodal: decision 203)."""
+the face's valence: `expression`, decisions 196, 202; multimodal: decisions 203, 213)."""
 
 from __future__ import annotations
 
@@ -254,14 +254,24 @@ def expression_scores(shown: dict[int, float], scene, expected: tuple[float, flo
     return out
 
 
-def multimodal_scores(expr: dict[int, float], vocal: dict[int, float], scene) -> dict[int, float]:
-    """Per on-screen line with both the face and the voice measured: the larger of the face score and the
-    vocal flatness, each minus its own fitted cut over its clean spread (positive: past that half's cut;
-    decision 203)."""
+def _other_voice_lines(media: ClipMedia) -> set[int]:
+    """Lines the `voices` probe hears in another character's voice (speaker-identity score over
+    `voice.WRONG_VOICE`, decision 123); read only, from the judge's per-clip cache of that probe."""
+    from diagnosers.probes.voice import WRONG_VOICE, voices
+
+    identity = next((s.lines for s in voices.measure(media) if s.mode == "dp.speaker_identity_error"), {})
+    return {i for i, v in identity.items() if v > WRONG_VOICE}
+
+
+def multimodal_scores(expr: dict[int, float], vocal: dict[int, float], scene,
+                      other_voice: set[int] = frozenset()) -> dict[int, float]:
+    """Per on-screen line with both the face and the voice measured and the voice heard as the speaker's
+    (not in `other_voice`): the larger of the face score and the vocal flatness, each minus its own fitted
+    cut over its clean spread (positive: past that half's cut; decisions 203, 213)."""
     (face_cut, face_scale), (voice_cut, voice_scale) = _model()["face"], _model()["voice"]
     out = {}
     for i in set(expr) & set(vocal):
-        if scene.lines[i].delivery is Delivery.voice_over:
+        if scene.lines[i].delivery is Delivery.voice_over or i in other_voice:
             continue
         out[i] = max((expr[i] - face_cut) / face_scale, (vocal[i] - voice_cut) / voice_scale)
     return out
@@ -338,9 +348,10 @@ def faces(media: ClipMedia) -> list[ModeScore]:
       from the person addressed). The speaker's face is the clearly talking one in a shot of
       several (decision 132);
     - multimodal expressive inconsistency, on lines where both the face and the voice are measured (a
-      face and a voice can only disagree where both are seen and heard): the larger of the face score and
-      the vocal flatness (`voice.flat_scores`), each minus its own fitted cut, in units of its spread on
-      fault-free fitting lines (decisions 133, 203).
+      face and a voice can only disagree where both are seen and heard) and the voice is heard as the
+      speaker's (not another character's, `voices`' speaker-identity score; decision 213): the larger of
+      the face score and the vocal flatness (`voice.flat_scores`), each minus its own fitted cut, in units
+      of its spread on fault-free fitting lines (decisions 133, 203).
     """
     scene = media.scene
     lf = line_faces(media)
@@ -352,7 +363,7 @@ def faces(media: ClipMedia) -> list[ModeScore]:
         gaze = [g for g in (f.turn, f.look) if g is not None]
         if gaze and f.toward:
             eye[i] = -f.toward * float(np.mean(gaze))
-    multi = multimodal_scores(expr, _vocal_flatness(media), scene)
+    multi = multimodal_scores(expr, _vocal_flatness(media), scene, _other_voice_lines(media)) if expr else {}
     out = []
     for mode, d in ((EXPRESSION, expr), (EYELINE, eye), (MULTIMODAL, multi)):
         windows = [(spans[i][0], spans[i][1], sc) for i, sc in d.items() if i in spans]
