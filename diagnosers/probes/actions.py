@@ -27,10 +27,12 @@ ACTION_MODEL = Path(__file__).with_name("action_model.json")
 MIN_FIT_LINES = 5  # lines with and without the action that a fit needs
 ACTION_WINDOW = (0.2, 0.6)  # seconds before an action line's start and after its end that its window adds
 # (actions are drawn from the line's start and often held a little past its end)
-MOVED_DIFF = 12.0  # colour levels (8x8 block mean of the largest RGB channel difference) from the window's first
+MOVED_DIFF = 16.0  # colour levels (4x4 block mean of the largest RGB channel difference) from the window's first
 # frame at which a block counts as moved: above breathing and codec noise on still figures, below an arm or body
-# edge crossing the block (static and zoom fitting lines, scene-grouped 4-fold CV AUC 0.887 at 8, 0.924 at 12,
-# 0.928 at 16, against 0.909 for luma at 8; decision 209)
+# edge crossing the block (static and zoom fitting lines, scene-grouped 4-fold CV AUC 0.928 at 12, 0.939 at 16
+# on 4-px blocks, 0.927 at 12 on 8-px blocks; decisions 209, 214)
+BLOCK = 4  # decode pixels per block side: a wide shot's head is about one 8-px block in radius, too coarse to
+# tell a raised arm from a talking head (decision 214)
 ZOOM_TOLERANCE = 1  # pixels (half size) a zoom's warped reference may be off: the ECC warp, fitted at a quarter
 # size and scaled up, can leave edges a pixel or so off (zoom lines of the fitting set: AUC 0.87 -> 0.92 with it; decision 209)
 
@@ -91,7 +93,7 @@ def action_features(media: ClipMedia) -> dict[int, dict[str, float]]:
     mean over its last three frames, plus the scripted emotion's arousal."""
 
     def compute(m: ClipMedia) -> dict[int, dict[str, float]]:
-        from diagnosers.probes.picture import block_motion, still_runs
+        from diagnosers.probes.picture import still_runs
 
         scene = m.scene
         n = len(m.frame_times)
@@ -116,7 +118,7 @@ def action_features(media: ClipMedia) -> dict[int, dict[str, float]]:
             inside = span_idx[(span_idx >= lo) & (span_idx < hi) & ~frozen[span_idx]]
             if len(idx) < 4 or len(inside) < 3:
                 continue
-            my, mx, radius = speaker_anchor(m, i, idx, inside, shot, block_motion(m))
+            my, mx, radius = speaker_anchor(m, i, idx, inside, shot)
             if shot.movement.value != "static":  # every other frame: the camera fit is the costly part
                 idx = np.concatenate([idx[:-1:2], idx[-1:]])
             moved = displacement(m, idx, shot.movement.value) > MOVED_DIFF
@@ -150,18 +152,20 @@ def _score(f: dict[str, float], model: dict | None) -> float:
     return float(z @ np.asarray(model["coef"]) + model["intercept"])
 
 
-def speaker_anchor(media: ClipMedia, line: int, idx: np.ndarray, inside: np.ndarray, shot,
-                   motion: np.ndarray) -> tuple[float, float, float]:
-    """(mouth row, mouth column, head radius), in 8-pixel blocks of the decode size, of the line's
+def speaker_anchor(media: ClipMedia, line: int, idx: np.ndarray, inside: np.ndarray, shot) -> tuple[float, float, float]:
+    """(mouth row, mouth column, head radius), in `BLOCK`-pixel blocks of the decode size, of the line's
     speaker at the window's start.
 
     The speaker's face when eye-pair faces with pupils `FACE_MIN_DX` apart or more are seen in the
     window (`face_tracking`): the only face of a single or over-the-shoulder shot, the one in the
     speaker's place in the script's left-to-right staging when as many faces as subjects are seen,
     else the face whose mouth opening varies most; mouth 0.9 pupil separations under the eyes,
-    head radius 1.5 of them. Otherwise the block that changes in the most frames of the line (a
-    talking mouth never stops for long), with the head radius of the scripted shot size.
+    head radius 1.5 of them. Otherwise the block whose luma changes (by more than 1.5 levels between
+    consecutive frames) in the most frames of the line (a talking mouth never stops for long), with the
+    head radius of the scripted shot size.
     """
+    import cv2
+
     from diagnosers.probes.face_tracking import face_tracks
     from diagnosers.probes.faces import stage_order
 
@@ -184,14 +188,18 @@ def speaker_anchor(media: ClipMedia, line: int, idx: np.ndarray, inside: np.ndar
             fs = max(present, key=lambda fs: float(np.std([f.mouth or 0.0 for f in fs])))
         first = min(fs, key=lambda f: f.t)
         dx = float(np.median([f.dx for f in fs]))
-        return (first.y + 0.9 * dx) / 8.0, first.x / 8.0, 1.5 * dx / 8.0
-    persistence = (motion[inside] > 1.5).mean(axis=0)
+        return (first.y + 0.9 * dx) / BLOCK, first.x / BLOCK, 1.5 * dx / BLOCK
+    g = gray(media)
+    rows, cols = g.shape[1] // BLOCK, g.shape[2] // BLOCK
+    small = np.stack([cv2.resize(g[k][: rows * BLOCK, : cols * BLOCK], (cols, rows), interpolation=cv2.INTER_AREA)
+                      for k in inside]).astype(np.float32)
+    persistence = (np.abs(np.diff(small, axis=0)) > 1.5).mean(axis=0)
     my, mx = np.unravel_index(int(np.argmax(persistence)), persistence.shape)
-    return float(my), float(mx), max(0.5, HEAD_RADIUS.get(shot.size.value, HEAD_RADIUS["medium"]) * motion.shape[1])
+    return float(my), float(mx), max(4.0 / BLOCK, HEAD_RADIUS.get(shot.size.value, HEAD_RADIUS["medium"]) * rows)
 
 
 def displacement(media: ClipMedia, idx: np.ndarray, movement: str) -> np.ndarray:
-    """(len(idx) - 1, rows, cols) block mean colour difference (blocks of 8 decode pixels, measured at
+    """(len(idx) - 1, rows, cols) block mean colour difference (blocks of `BLOCK` decode pixels, measured at
     half size: the largest |Δ| of the three RGB channels) of each frame against the window's first frame
     with the camera undone.
 
@@ -208,7 +216,7 @@ def displacement(media: ClipMedia, idx: np.ndarray, movement: str) -> np.ndarray
     g, rgb = gray(media), media.frames
     height, width = g.shape[1:]
     rows, cols = height // 8, width // 8
-    half = (cols * 4, rows * 4)  # half the decode size, whole blocks
+    half = (cols * 4, rows * 4)  # half the decode size, whole 8-px blocks
 
     def small(k: int, size: tuple[int, int]) -> np.ndarray:
         return cv2.resize(g[k][: rows * 8, : cols * 8], size, interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -221,7 +229,7 @@ def displacement(media: ClipMedia, idx: np.ndarray, movement: str) -> np.ndarray
     warp = np.eye(2, 3, dtype=np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 15, 1e-3)
     window = np.ones((2 * ZOOM_TOLERANCE + 1,) * 2, np.uint8)
-    out = np.empty((len(idx) - 1, rows, cols), np.float32)
+    out = np.empty((len(idx) - 1, rows * 8 // BLOCK, cols * 8 // BLOCK), np.float32)
     for j, k in enumerate(idx[1:]):
         frame = small_rgb(k)
         seen_ref = ref
@@ -241,7 +249,7 @@ def displacement(media: ClipMedia, idx: np.ndarray, movement: str) -> np.ndarray
             else:  # outside the reference's local range only
                 d = cv2.max(cv2.subtract(now, cv2.dilate(seen, window)), cv2.subtract(cv2.erode(seen, window), now))
             diff = d if diff is None else cv2.max(diff, d)
-        out[j] = cv2.resize(np.maximum(diff, 0.0), (cols, rows), interpolation=cv2.INTER_AREA)
+        out[j] = cv2.resize(np.maximum(diff, 0.0), out.shape[:0:-1], interpolation=cv2.INTER_AREA)
     return out
 
 
