@@ -61,11 +61,15 @@ def test_every_format_gets_an_answer_or_an_abstention(rendered, judge):
     assert [v.item_id for v in verdicts] == [i.id for i in items]
     assert {v.status for v in verdicts} <= {VerdictStatus.answered, VerdictStatus.abstained}
     answered_formats = {i.format for i, v in zip(items, verdicts) if v.status is VerdictStatus.answered}
-    assert {Format.yes_no, Format.temporal, Format.mcq_multi} <= answered_formats
+    assert {Format.yes_no, Format.temporal, Format.mcq_multi, Format.mcq_single} <= answered_formats
     for i, v in zip(items, verdicts):
         if i.format is Format.mcq_single:  # answered only where every option is a measured mode (e.g. SD)
             all_measured = all(o.mode in judge.measured for o in i.options if o.mode)
-            assert (v.status is VerdictStatus.answered) == all_measured, i.sub_dimension
+            if v.status is VerdictStatus.answered:
+                assert all_measured, i.sub_dimension
+            else:  # an unmeasured option, or a measured one with nothing to read on this clip (no listener's face)
+                assert v.evidence["reason"] == "single choice needs every option measured", i.sub_dimension
+                assert not all_measured or all(m in judge.measured for m in v.evidence["unmeasured"])
         if v.status is VerdictStatus.answered and i.format is Format.temporal:
             assert all(0 <= b < i.bins for b in v.answer.bins)
         if v.status is VerdictStatus.abstained:
