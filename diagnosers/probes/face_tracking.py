@@ -60,6 +60,16 @@ def luma_map(media: ClipMedia) -> tuple[float, float]:
     return float(gain), float(offset)
 
 
+def luma_lut(media: ClipMedia) -> np.ndarray:
+    """`luma_map` as a 256-entry lookup table (once per clip): `Picture(frame, cv2.LUT(luma, lut))`."""
+
+    def compute(m: ClipMedia) -> np.ndarray:
+        gain, offset = luma_map(m)
+        return np.clip(np.arange(256) * gain + offset, 0, 255).astype(np.uint8)
+
+    return media.feature("faces:luma_lut", compute)
+
+
 def link(found: list[list[Face]]) -> list[Track]:
     """Faces of successive sampled frames linked into tracks by position (within `LINK_DX` pupil separations)
     and size (a gap of up to 1 s)."""
@@ -132,8 +142,7 @@ def face_tracks(media: ClipMedia) -> list[Track]:
         frames, times = m.frames, m.frame_times
         if not len(frames):
             return []
-        gain, offset = luma_map(m)
-        lut = np.clip(np.arange(256) * gain + offset, 0, 255).astype(np.uint8)
+        lut = luma_lut(m)
         scale = m.luma.shape[2] / frames.shape[2]
         shots = shot_spans(m)
         cuts = [sp.start for sp in shots]

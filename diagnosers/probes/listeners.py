@@ -16,7 +16,7 @@ import numpy as np
 from diagnosers.media import ClipMedia
 from diagnosers.probes.base import ModeScore, probe
 from diagnosers.probes.face_finder import Face, Picture, measure_face
-from diagnosers.probes.face_tracking import face_tracks, luma_map
+from diagnosers.probes.face_tracking import face_tracks, luma_lut
 from diagnosers.probes.faces import line_windows
 from diagnosers.probes.features import shot_spans
 
@@ -165,8 +165,7 @@ def listeners(media: ClipMedia) -> list[ModeScore]:
         return [ModeScore(MODE, None)]
     tracks = face_tracks(media)
     times = media.frame_times
-    gain, offset = luma_map(media)
-    lut = np.clip(np.arange(256) * gain + offset, 0, 255).astype(np.uint8)
+    lut = luma_lut(media)
     scale = media.luma.shape[2] / media.frames.shape[2]
     cache: dict[int, Picture] = {}
 

@@ -69,10 +69,12 @@ def _match_cost(scene, spans: dict[int, tuple[float, float]], j: int, t: float, 
     return cost + DRIFT_WEIGHT * abs(t - expected)
 
 
-def assign_cuts(scene, spans: dict[int, tuple[float, float]], detected: list[float], duration: float) -> list[float | None]:
-    """Per scripted cut, the detected cut (its time) it is matched to in order, or None (missed)."""
+def assign_cuts(scene, spans: dict[int, tuple[float, float]], detected: list[float], duration: float,
+                expected: list[float] | None = None) -> list[float | None]:
+    """Per scripted cut, the detected cut (its time) it is matched to in order, or None (missed);
+    `expected`: `expected_cuts`, when the caller has them."""
     n, m = len(scene.shots) - 1, len(detected)
-    expected = expected_cuts(scene, spans, duration)
+    expected = expected_cuts(scene, spans, duration) if expected is None else expected
     cost = np.full((n + 1, m + 1), np.inf)
     step = np.zeros((n + 1, m + 1), np.int8)  # 0 match, 1 scripted cut missed, 2 detected cut extra
     cost[0, :] = EXTRA_COST * np.arange(m + 1)
@@ -116,8 +118,8 @@ def assigned_spans(scene, spans: dict[int, tuple[float, float]], detected: list[
     it (moved clear of face tracks running across it) and the spans stop `GUESS_MARGIN` short of it on
     both sides. None for a shot squeezed to nothing."""
     cuts = [a for a, _ in detected[1:]]
-    matched = assign_cuts(scene, spans, cuts, duration)
     expected = expected_cuts(scene, spans, duration)
+    matched = assign_cuts(scene, spans, cuts, duration, expected)
     edges: list[tuple[float, float]] = [(0.0, 0.0)]  # (time, margin)
     for j, t in enumerate(matched):
         if t is not None:
