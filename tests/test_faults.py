@@ -159,6 +159,28 @@ def test_frozen_picture_has_zero_motion_while_the_voice_runs(tmp_path_factory, d
     assert np.median(moved(clean_frames, ca, cb)) > 5e-4  # the same span moves in the clean render
 
 
+def test_robotic_movement_holds_a_figure_still_in_its_shot(tmp_path_factory, duo_clean):
+    clean, clean_frames, _, _ = duo_clean
+    manifest, frames, _, _ = render(tmp_path_factory, DUO, f"{QUIET}&faults=robotic_movement")
+    (fault,) = [f for f in manifest.faults if f.fault == "robotic_movement"]
+    shot = manifest.shots[fault.shot]
+    assert (fault.start, fault.end) == (shot.start, shot.end) and fault.params["character"] in shot.subjects
+    W = frames.shape[2]
+    x = int(shot.positions[fault.params["character"]] * W)
+    a, b = int(np.ceil(shot.start * FPS)) + 1, int(shot.end * FPS) - 1
+
+    def head_top(fr):  # per frame, the first row (from the top) where the figure's column band departs from the set
+        band = fr[a:b, :, x - 3:x + 4].astype(np.int16)
+        rows = np.abs(band - band[:, :1]).max(axis=(2, 3)) > 40
+        return rows.argmax(axis=1)
+
+    still, breathing = head_top(frames), head_top(clean_frames)
+    assert b - a >= 25
+    assert abs(np.median(still) - np.median(breathing)) <= 3  # the same head's top, in both renders
+    assert np.ptp(still) == 0  # not a pixel of breathing
+    assert np.ptp(breathing) >= 2  # the same figure breathes in the clean render
+
+
 def test_dead_air_and_voice_swap_are_in_the_sound(tmp_path_factory, duo_clean):
     import librosa
 

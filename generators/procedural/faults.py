@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from scenes import EMOTION_AFFECT, MOOD_AFFECT, Delivery, Scene
+from scenes import EMOTION_AFFECT, MOOD_AFFECT, Angle, Delivery, Scene
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ CATALOGUE: tuple[FaultType, ...] = (
     FaultType("frozen_picture", ("sf.frozen_video",), "shot", "picture", "the picture freezes while the sound runs on"),
     FaultType("action_missing", ("mp.action_missing",), "line", "picture", "a scripted action is not performed"),
     FaultType("eyeline_failure", ("ip.interaction_eyeline_failure",), "line", "picture", "the speaker looks away from the person addressed"),
+    # last in the catalogue: its draws come after every other type's, so adding it changed no other fault's choice
+    FaultType("robotic_movement", ("mp.robotic_movement",), "shot", "picture",
+              "in one shot a character moves like a machine: no breathing, every motion in stepped jerks"),
 )
 BY_NAME: dict[str, FaultType] = {f.name: f for f in CATALOGUE}
 FAULT_NAMES: tuple[str, ...] = tuple(BY_NAME)
@@ -154,6 +157,9 @@ def candidates(name: str, scene: Scene) -> list[dict[str, Any]]:
         return [{"line": i} for i, ln in enumerate(scene.lines) if ln.action]
     if name == "eyeline_failure":
         return [{"line": i} for i in spoken if scene.lines[i].addressee]
+    if name == "robotic_movement":  # a figure seen from behind (over-the-shoulder) shows no body to move
+        return [{"shot": s, "params": {"character": c}} for s, shot in enumerate(scene.shots)
+                if shot.angle is not Angle.over_shoulder for c in shot.subjects]
     raise KeyError(name)
 
 

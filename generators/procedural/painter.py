@@ -102,7 +102,8 @@ class Painter:
             feet = cy + ((p.head_top + p.h) * H - cy) * zoom + dy * H
             # breathing: a slow bob of a pixel or three, so a clean clip never holds a still picture for long
             phase = (sum(map(ord, p.character)) % 17) / 17 * 2 * np.pi
-            feet += float(np.clip(0.006 * p.h * H * zoom, 1.6, 3.0)) * np.sin(2 * np.pi * t / 3.1 + phase)
+            if a.rigid is None or not a.rigid[k]:  # a robotic figure does not breathe
+                feet += float(np.clip(0.006 * p.h * H * zoom, 1.6, 3.0)) * np.sin(2 * np.pi * t / 3.1 + phase)
             pose = Pose(cx=sx, feet_y=feet, h=p.h * H * zoom, look=look, facing=0.45 * d + 0.3 * float(a.shake[k]),
                         gaze=0.9 * d, mouth=float(self.mouth[p.character][k]), valence=float(a.valence[k]),
                         arousal=float(a.arousal[k]), arm_left=float(a.arm_left[k]), arm_right=float(a.arm_right[k]),

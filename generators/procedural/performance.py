@@ -22,6 +22,9 @@ ACTION_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("raise", ("raise", "wave", "point", "gesture", "shrug", "lift", "show", "open", "throw up", "arms")),
 )
 SMOOTH_S = 0.25
+# robotic movement (fault): the body's pose is updated only every ROBOT_STEP frames and held in between,
+# so motion goes in stepped jerks that stop dead, and the figure does not breathe
+ROBOT_STEP = 4
 
 
 def action_kind(action: str) -> str:
@@ -47,6 +50,7 @@ class Acting:
     shake: np.ndarray
     blink: np.ndarray
     target: list[str | None]  # whom they look at; "!away:<id>" = deliberately away from <id>
+    rigid: np.ndarray | None = None  # frames where the figure moves like a machine (no breathing; robotic_movement)
 
 
 def _smooth(x: np.ndarray, fps: float) -> np.ndarray:
@@ -65,9 +69,21 @@ def _bump(t: np.ndarray, start: float, end: float) -> np.ndarray:
     return np.sin(np.pi * u) ** 2 * ((t >= start) & (t <= end))
 
 
+def _stepped(x: np.ndarray, frames: np.ndarray, step: int) -> np.ndarray:
+    """x held at every `step`-th frame of `frames` (a staircase: motion in jerks, dead still in between)."""
+    out = x.copy()
+    if len(frames):
+        k0 = int(frames[0])
+        for k in frames:
+            out[k] = x[k0 + (int(k) - k0) // step * step]
+    return out
+
+
 def perform(scene: Scene, plan: FaultPlan, line_spans: list[tuple[float, float]], line_owner: list[str],
-            n_frames: int, fps: float) -> tuple[dict[str, Acting], dict[int, float]]:
-    """Acting for every character, plus the time of each drawn action (line -> seconds) for the manifest."""
+            n_frames: int, fps: float, robotic: tuple[str, float, float] | None = None) -> tuple[dict[str, Acting], dict[int, float]]:
+    """Acting for every character, plus the time of each drawn action (line -> seconds) for the manifest.
+
+    `robotic` = (character, start, end): that character moves like a machine in that span (robotic_movement)."""
     t = np.arange(n_frames) / fps
     out: dict[str, Acting] = {}
     action_times: dict[int, float] = {}
@@ -162,6 +178,13 @@ def perform(scene: Scene, plan: FaultPlan, line_spans: list[tuple[float, float]]
             k = int(tb * fps)
             blink[k:k + 3] = True
             tb += 2.5 + ((h >> (int(tb) % 16)) % 20) / 10
-        out[cid] = Acting(_smooth(val, fps), _smooth(aro, fps), np.clip(arm_l, 0, 1), np.clip(arm_r, 0, 1), lean,
-                          np.clip(sit, 0, 1), nod, shake, blink, target)
+        acting = Acting(_smooth(val, fps), _smooth(aro, fps), np.clip(arm_l, 0, 1), np.clip(arm_r, 0, 1), lean,
+                        np.clip(sit, 0, 1), nod, shake, blink, target)
+        if robotic is not None and robotic[0] == cid:
+            span = np.nonzero((t >= robotic[1]) & (t < robotic[2]))[0]
+            for name in ("arm_left", "arm_right", "lean", "sit", "nod", "shake"):
+                setattr(acting, name, _stepped(getattr(acting, name), span, ROBOT_STEP))
+            acting.rigid = np.zeros(n_frames, bool)
+            acting.rigid[span] = True
+        out[cid] = acting
     return out, action_times

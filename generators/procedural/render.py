@@ -86,7 +86,9 @@ class ProceduralGenerator:
         spans = [(ln.start, ln.end) for ln in sound.lines]
         layouts = self._layouts(scene, plan, sound, owners)
         designs, looks = self._art(scene, plan, seed)
-        acting, action_times = perform(scene, plan, spans, owners, sound.n_frames, cfg.fps)
+        robot = plan.get("robotic_movement")
+        robotic = (robot.params["character"], layouts[robot.shot].start, layouts[robot.shot].end) if robot else None
+        acting, action_times = perform(scene, plan, spans, owners, sound.n_frames, cfg.fps, robotic)
         frozen = self._frozen_span(plan, sound)
         painter = Painter(layouts, designs, looks, acting, sound.mouth, self._grade_fn(scene, plan, sound.duration_s),
                           cfg.width, cfg.height, cfg.fps, sound.n_frames, frozen)
@@ -194,7 +196,7 @@ class ProceduralGenerator:
             params["gap_s"] = round(line.start - lines[f.line - 1].end, 3)
         elif f.name == "mood_drift":
             span = (dur * DRIFT_START, dur)
-        elif f.name == "axis_jump":
+        elif f.name in ("axis_jump", "robotic_movement"):
             span = (layouts[f.shot].start, layouts[f.shot].end)
         elif f.name == "jump_cut":
             at = layouts[f.shot].jump_at
