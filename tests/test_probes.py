@@ -34,6 +34,7 @@ def rendered(tmp_path_factory) -> dict[str, tuple[Path, object]]:
         "drift": "procedural?faults=mood_drift",
         "jumpcut": "procedural?faults=jump_cut",
         "drowned": "procedural?faults=background_drowning",
+        "robotic": "procedural?faults=robotic_movement",
     }.items():
         work = tmp_path_factory.mktemp(name)
         r = build_generator(spec).render(scene, 3, work)
@@ -170,6 +171,17 @@ def test_jump_cut_is_found_where_it_was_injected(rendered, judge):
     assert jump.score > clean.score + 0.3, (jump.score, clean.score)
     start, end, _ = max(jump.windows, key=lambda w: w[2])
     assert start <= fault.start <= end
+
+
+def test_a_figure_that_stops_breathing_reads_as_robotic_in_its_shot(rendered, judge):
+    mode = "mp.robotic_movement"
+    clean = measure_all(_media(judge, rendered["clean"][0]), {mode})[mode]
+    robotic = measure_all(_media(judge, rendered["robotic"][0]), {mode})[mode]
+    (fault,) = [f for f in rendered["robotic"][1].faults if f.fault == "robotic_movement"]
+    # sway in pixels: a breathing figure's is ~0.5-3, the machine's ~0.1 at most
+    assert clean.score < -0.4 and robotic.score > -0.2, (clean.score, robotic.score)
+    start, end, _ = max(robotic.windows, key=lambda w: w[2])
+    assert start < fault.end and end > fault.start  # the stillest figure is in the injected shot
 
 
 def test_lip_sync_is_not_measured_without_speech(judge):

@@ -20,6 +20,7 @@ from diagnosers.probes import (  # noqa: F401  (registers the probes)
     grade,
     listeners,
     picture,
+    rigidity,
     soundscape,
     speech,
     staging,
