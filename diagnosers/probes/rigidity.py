@@ -91,6 +91,9 @@ def height_steps(luma: np.ndarray, frames: list[int], faces: list[Face], times: 
         patch = luma[a, y0:y1:n, x0:x1:n].astype(np.float32)
         res = cv2.matchTemplate(window, patch, cv2.TM_SQDIFF)
         py, px = np.unravel_index(int(np.argmin(res)), res.shape)
+        if py in (0, res.shape[0] - 1):  # at the search's edge: a jump (an undetected cut, a stepped action), not a sway
+            out.append(np.nan)
+            continue
         out.append((py - r // n + _subpixel(res, int(py), int(px))) * n)
     return np.asarray(out, dtype=np.float64)
 
@@ -152,12 +155,13 @@ def rigidity(media: ClipMedia) -> list[ModeScore]:
     """Robotic movement: how still the stillest figure holds (decision 217).
 
     For every shot and every steady face in it (`listeners.shot_faces`), the head-and-shoulders patch is
-    followed from frame to frame (frozen frames and the edges of the shot left out) and its height summed
-    into a series; where the background shows the camera moving, its eased move is fitted and removed. A
-    figure's sway is the median, over half-breath windows, of the height's standard deviation in pixels of
-    the 640-wide luma: a breathing body sways ~0.5-3 px, a body animated like a machine ~0-0.25 px between
-    moves. Score: minus the smallest sway in the clip (higher: stiller); windows: each figure's shot.
-    No steady face followed long enough: no score.
+    followed from frame to frame (frozen frames, the edges of the shot, frames far from the tracker's
+    samples and jumps to the search's edge left out) and its height summed over each stretch read; where
+    the background shows the camera moving, its eased move is fitted and removed. A figure's sway is the
+    median, over half-breath windows, of the height's standard deviation in pixels of the 640-wide luma: a
+    breathing body sways ~0.5-3 px, a body animated like a machine ~0-0.25 px between moves. Score: minus
+    the smallest sway in the clip (higher: stiller); windows: each figure's shot. No steady face followed
+    long enough: no score.
     """
     if not len(media.frames) or media.luma is None or not len(media.luma):
         return [ModeScore(MODE, None)]
