@@ -45,6 +45,19 @@ class Track:
         return [f for f in self.faces if start <= f.t <= end]
 
 
+def face_at(faces: list[Face], t: float) -> tuple[float, float, float, Face]:
+    """(x, y, dx) of a track's face (its samples, in time order) at time t, linear between samples (held
+    beyond them), and its nearest sample."""
+    ts = [f.t for f in faces]
+    j = int(np.searchsorted(ts, t))
+    if j <= 0 or j >= len(faces):
+        f = faces[0] if j <= 0 else faces[-1]
+        return f.x, f.y, f.dx, f
+    a, b = faces[j - 1], faces[j]
+    w = (t - a.t) / max(1e-6, b.t - a.t)
+    return a.x + w * (b.x - a.x), a.y + w * (b.y - a.y), a.dx + w * (b.dx - a.dx), a if w < 0.5 else b
+
+
 def luma_map(media: ClipMedia) -> tuple[float, float]:
     """(gain, offset) taking the media's luma to the full-range grey of its frames (a source's own luma
     plane is often limited range, 16-235), fitted on the middle frame."""

@@ -16,7 +16,7 @@ import numpy as np
 from diagnosers.media import ClipMedia
 from diagnosers.probes.base import ModeScore, probe
 from diagnosers.probes.face_finder import Face, Picture, measure_face
-from diagnosers.probes.face_tracking import face_tracks, luma_lut
+from diagnosers.probes.face_tracking import face_at, face_tracks, luma_lut
 from diagnosers.probes.faces import line_windows
 from diagnosers.probes.features import shot_spans
 
@@ -41,18 +41,6 @@ CHANGE = 0.1
 MIN_FRAMES = 4
 
 
-def _place(faces: list[Face], t: float) -> tuple[float, float, float, Face]:
-    """(x, y, dx) of a track at time t, linear between its samples (held beyond them), and its nearest sample."""
-    ts = [f.t for f in faces]
-    j = int(np.searchsorted(ts, t))
-    if j <= 0 or j >= len(faces):
-        f = faces[0] if j <= 0 else faces[-1]
-        return f.x, f.y, f.dx, f
-    a, b = faces[j - 1], faces[j]
-    w = (t - a.t) / max(1e-6, b.t - a.t)
-    return a.x + w * (b.x - a.x), a.y + w * (b.y - a.y), a.dx + w * (b.dx - a.dx), a if w < 0.5 else b
-
-
 def _eye_band(luma: np.ndarray, x: float, y: float, d: float) -> np.ndarray | None:
     h, w = luma.shape
     x0, x1, y0, y1 = round(x - d), round(x + d), round(y - 0.35 * d), round(y + 0.35 * d)
@@ -74,7 +62,7 @@ def _shift(luma: np.ndarray, band: np.ndarray, x: float, y: float, r: int) -> tu
 
 
 def mouth_openings(pictures, times: np.ndarray, frames: list[int], faces: list[Face], scale: float) -> np.ndarray:
-    """The face's mouth opening on each frame (NaN where not read): placed between samples (`_place`), moved
+    """The face's mouth opening on each frame (NaN where not read): placed between samples (`face_tracking.face_at`), moved
     to where its eye band is (`_shift`), measured as the face finder measures a found face.
 
     `pictures(k)` gives frame k's Picture; positions of `faces` are in frame pixels, `scale` luma/frame."""
@@ -82,7 +70,7 @@ def mouth_openings(pictures, times: np.ndarray, frames: list[int], faces: list[F
     bands: dict[int, np.ndarray | None] = {}
     for n, k in enumerate(frames):
         t = float(times[k])
-        x, y, d, near = _place(faces, t)
+        x, y, d, near = face_at(faces, t)
         if abs(near.t - t) > NEAR_S:
             continue
         X, Y, D = x * scale, y * scale, d * scale

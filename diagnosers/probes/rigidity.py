@@ -14,9 +14,9 @@ import numpy as np
 from diagnosers.media import ClipMedia
 from diagnosers.probes.base import ModeScore, probe
 from diagnosers.probes.face_finder import Face
-from diagnosers.probes.face_tracking import face_tracks
+from diagnosers.probes.face_tracking import face_at, face_tracks
 from diagnosers.probes.features import frame_diff, shot_spans
-from diagnosers.probes.listeners import _place, shot_faces
+from diagnosers.probes.listeners import shot_faces
 
 MODE = "mp.robotic_movement"
 # The patch: pupil separations (dx) either side of the eyes' mid-point, above and below it (head, neck, shoulders).
@@ -73,10 +73,10 @@ def height_steps(luma: np.ndarray, frames: list[int], faces: list[Face], times: 
     d = float(np.median([f.dx for f in faces])) * scale
     n = max(1, int(round((ABOVE + BELOW) * d / MAX_PATCH)))
     r = -(-SEARCH_PX // n) * n  # a whole number of strides
+    placed = [face_at(faces, float(times[k])) for k in frames]  # each frame's place, once
     out = [0.0]
-    for a, b in zip(frames[:-1], frames[1:]):
-        xa, ya, _, near = _place(faces, float(times[a]))
-        xb = _place(faces, float(times[b]))[0]
+    for j, (a, b) in enumerate(zip(frames[:-1], frames[1:])):
+        (xa, ya, _, near), xb = placed[j], placed[j + 1][0]
         if abs(near.t - float(times[a])) > NEAR_S:  # the tracker lost the face here: the patch may be set
             out.append(np.nan)
             continue

@@ -73,9 +73,7 @@ def _stepped(x: np.ndarray, frames: np.ndarray, step: int) -> np.ndarray:
     """x held at every `step`-th frame of `frames` (a staircase: motion in jerks, dead still in between)."""
     out = x.copy()
     if len(frames):
-        k0 = int(frames[0])
-        for k in frames:
-            out[k] = x[k0 + (int(k) - k0) // step * step]
+        out[frames] = x[frames[0] + (frames - frames[0]) // step * step]
     return out
 
 
