@@ -181,6 +181,28 @@ def test_robotic_movement_holds_a_figure_still_in_its_shot(tmp_path_factory, duo
     assert np.ptp(breathing) >= 2  # the same figure breathes in the clean render
 
 
+@pytest.mark.parametrize("seed", [0, 2, 4])  # a drift, a creep and a shake
+def test_unmotivated_camera_moves_the_set_in_a_static_shot(tmp_path_factory, duo_clean, seed):
+    import cv2
+
+    _, clean_frames, _, _ = duo_clean
+    manifest, frames, _, _ = render(tmp_path_factory, DUO, f"{QUIET}&faults=unmotivated_camera", seed=seed)
+    (fault,) = [f for f in manifest.faults if f.fault == "unmotivated_camera"]
+    shot = manifest.shots[fault.shot]
+    assert (fault.start, fault.end) == (shot.start, shot.end) and shot.movement == "static"
+    a, b = int(np.ceil(shot.start * FPS)) + 1, int(shot.end * FPS) - 1
+
+    def set_moved(fr):  # the top strip is the set behind the heads: its largest change from the shot's first frame
+        top = [cv2.cvtColor(fr[k, :12], cv2.COLOR_RGB2GRAY).astype(np.float32) for k in range(a, b)]
+        return max(float(np.abs(t - top[0]).mean()) for t in top)
+
+    assert set_moved(clean_frames) < 1.0  # locked off in the clean render
+    assert set_moved(frames) > 3.0, fault.params["move"]
+    if fault.shot == 0:  # frames before the next shot are otherwise the clean render's
+        return
+    assert np.array_equal(frames[:int(shot.start * FPS) - 1], clean_frames[:int(shot.start * FPS) - 1])
+
+
 def test_dead_air_and_voice_swap_are_in_the_sound(tmp_path_factory, duo_clean):
     import librosa
 

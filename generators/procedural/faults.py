@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from scenes import EMOTION_AFFECT, MOOD_AFFECT, Angle, Delivery, Scene
+from scenes import EMOTION_AFFECT, MOOD_AFFECT, Angle, Delivery, Movement, Scene
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,11 @@ CATALOGUE: tuple[FaultType, ...] = (
     # last in the catalogue: its draws come after every other type's, so adding it changed no other fault's choice
     FaultType("robotic_movement", ("mp.robotic_movement",), "shot", "picture",
               "in one shot a character moves like a machine: no breathing, every motion in stepped jerks"),
+    # after robotic_movement, for the same reason (generator 1.2.0)
+    FaultType("unmotivated_camera", ("ic.camera_motivation_issues",), "shot", "picture",
+              "in a shot the script holds still, the camera drifts, shakes or creeps in"),
 )
+UNMOTIVATED_MOVES = ("drift", "shake", "creep")
 BY_NAME: dict[str, FaultType] = {f.name: f for f in CATALOGUE}
 FAULT_NAMES: tuple[str, ...] = tuple(BY_NAME)
 CONTROLLED_MODES: tuple[str, ...] = tuple(sorted({m for f in CATALOGUE for m in f.modes}))
@@ -160,6 +164,9 @@ def candidates(name: str, scene: Scene) -> list[dict[str, Any]]:
     if name == "robotic_movement":  # a figure seen from behind (over-the-shoulder) shows no body to move
         return [{"shot": s, "params": {"character": c}} for s, shot in enumerate(scene.shots)
                 if shot.angle is not Angle.over_shoulder for c in shot.subjects]
+    if name == "unmotivated_camera":
+        return [{"shot": s, "params": {"move": m}} for s, shot in enumerate(scene.shots)
+                if shot.movement is Movement.static for m in UNMOTIVATED_MOVES]
     raise KeyError(name)
 
 

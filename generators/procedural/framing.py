@@ -59,6 +59,8 @@ class ShotLayout:
     mirrored: bool = False
     jump_at: float | None = None
     stage_side: dict[str, float] = field(default_factory=dict)
+    unmotivated: str | None = None    # an unscripted camera move in a still shot: drift | shake | creep
+    unmotivated_amount: float = 0.0   # its size, 0..1 (the fault's severity)
 
     def positions(self) -> dict[str, float]:
         return {p.character: round(p.x, 4) for p in self.placements}
@@ -126,7 +128,27 @@ def camera_at(layout: ShotLayout, t: float, handheld_phase: float = 0.0) -> tupl
     elif m is Movement.handheld:
         dx = 0.006 * math.sin(2.1 * t + handheld_phase) + 0.003 * math.sin(5.3 * t)
         dy = 0.005 * math.sin(1.7 * t + 1.3 * handheld_phase)
+    if layout.unmotivated is not None:
+        zoom, dx, dy = _unmotivated(layout, t, u, zoom, dx, dy)
     if layout.jump_at is not None and t >= layout.jump_at:
         zoom *= 1.1
         dx += 0.035
     return zoom, dx, dy
+
+
+def _unmotivated(layout: ShotLayout, t: float, u: float, zoom: float, dx: float, dy: float) -> tuple[float, float, float]:
+    """An unscripted camera move over a shot the script holds still: a steady drift across (8-14 % of the
+    frame's width, plus a little down), a shake 4-8 times a hand-held camera's, or a slow creep in (zoom
+    1.12-1.22). Unlike the scripted moves it is not eased: the camera wanders from the first frame."""
+    a = layout.unmotivated_amount
+    side = 1.0 if layout.index % 2 else -1.0
+    if layout.unmotivated == "drift":
+        travel = 0.08 + 0.06 * a
+        return zoom, dx + side * travel * (u - 0.5), dy + 0.3 * travel * (u - 0.5)
+    if layout.unmotivated == "shake":
+        k = 4.0 + 4.0 * a
+        return (zoom, dx + k * (0.006 * math.sin(2.3 * t + layout.index) + 0.003 * math.sin(6.1 * t)),
+                dy + k * 0.005 * math.sin(1.9 * t + 0.7 * layout.index))
+    if layout.unmotivated == "creep":
+        return zoom * (1.0 + (0.12 + 0.1 * a) * u), dx, dy
+    raise ValueError(f"unknown unmotivated camera move {layout.unmotivated!r}")

@@ -43,7 +43,7 @@ class Painter:
             plate = paint_plate(design, width, height, layout.set_scale, layout.horizon * height, layout.cam_x,
                                 blur=BLUR.get(layout.shot.size, 0.0))
             art = ShotArt(layout, plate, look, None)
-            if layout.shot.movement is Movement.static and layout.jump_at is None:
+            if layout.shot.movement is Movement.static and layout.jump_at is None and layout.unmotivated is None:
                 art.static_bg = self._background(plate, 1.0, 0.0, 0.0)
             self.arts.append(art)
         self._luts: dict[Grade, np.ndarray] = {}

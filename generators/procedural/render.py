@@ -120,6 +120,7 @@ class ProceduralGenerator:
         order = stage_order(scene)
         axis = plan.get("axis_jump")
         jump = plan.get("jump_cut")
+        wander = plan.get("unmotivated_camera")
         out: list[ShotLayout] = []
         for s, span in enumerate(sound.timeline.shots):
             shot = scene.shots[s]
@@ -127,6 +128,8 @@ class ProceduralGenerator:
             lay = layout_shot(scene, s, span.start, span.end, order, mirrored=axis is not None and axis.shot == s, speaker=speaker)
             if jump is not None and jump.shot == s:
                 lay.jump_at = round(span.start + 0.5 * (span.end - span.start), 3)
+            if wander is not None and wander.shot == s:
+                lay.unmotivated, lay.unmotivated_amount = wander.params["move"], wander.severity
             out.append(lay)
         return out
 
@@ -196,7 +199,7 @@ class ProceduralGenerator:
             params["gap_s"] = round(line.start - lines[f.line - 1].end, 3)
         elif f.name == "mood_drift":
             span = (dur * DRIFT_START, dur)
-        elif f.name in ("axis_jump", "robotic_movement"):
+        elif f.name in ("axis_jump", "robotic_movement", "unmotivated_camera"):
             span = (layouts[f.shot].start, layouts[f.shot].end)
         elif f.name == "jump_cut":
             at = layouts[f.shot].jump_at
