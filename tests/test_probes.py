@@ -35,6 +35,7 @@ def rendered(tmp_path_factory) -> dict[str, tuple[Path, object]]:
         "jumpcut": "procedural?faults=jump_cut",
         "drowned": "procedural?faults=background_drowning",
         "robotic": "procedural?faults=robotic_movement",
+        "wandering": "procedural?faults=unmotivated_camera",
     }.items():
         work = tmp_path_factory.mktemp(name)
         r = build_generator(spec).render(scene, 3, work)
@@ -182,6 +183,17 @@ def test_a_figure_that_stops_breathing_reads_as_robotic_in_its_shot(rendered, ju
     assert clean.score < -0.4 and robotic.score > -0.2, (clean.score, robotic.score)
     start, end, _ = max(robotic.windows, key=lambda w: w[2])
     assert start < fault.end and end > fault.start  # the stillest figure is in the injected shot
+
+
+def test_a_camera_that_wanders_in_a_static_shot_is_found_there(rendered, judge):
+    mode = "ic.camera_motivation_issues"
+    clean = measure_all(_media(judge, rendered["clean"][0]), {mode})[mode]
+    moved = measure_all(_media(judge, rendered["wandering"][0]), {mode})[mode]
+    (fault,) = [f for f in rendered["wandering"][1].faults if f.fault == "unmotivated_camera"]
+    # pixels of a 640-wide frame: the renderer's drifts, shakes and creeps move the corners by 25-70
+    assert clean.score < 15 and moved.score > 25, (clean.score, moved.score, fault.params)
+    start, end, _ = max(moved.windows, key=lambda w: w[2])
+    assert start < fault.end and end > fault.start  # the largest move is in the injected shot
 
 
 def test_lip_sync_is_not_measured_without_speech(judge):

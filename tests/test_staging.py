@@ -11,7 +11,7 @@ from diagnosers.media import ClipMedia
 from diagnosers.probes.faces import Face, Track, stage_order
 from diagnosers.probes.features import Span
 from diagnosers.probes.shot_assignment import GUESS_MARGIN, assign_cuts, assigned_spans
-from diagnosers.probes.staging import _shot_spans, side_disagreements
+from diagnosers.probes.staging import scripted_shot_spans, side_disagreements
 from scenes import load_suite
 
 
@@ -113,6 +113,6 @@ def test_a_shot_split_by_an_extra_cut_is_read_between_its_own_cuts():
     media = _media(scene, tracks, lines, detected=detected)
     media.feature("line_alignment", lambda m: [SimpleNamespace(index=i, span=Span(*w)) for i, w in lines.items()])
     # before: each shot's line windows (± 0.2 s), vera's clipped to the piece after the flicker
-    assert _shot_spans(media)[1:3] == [(2.0, 4.0), (4.0, 6.0)]
+    assert scripted_shot_spans(media)[1:3] == [(2.0, 4.0), (4.0, 6.0)]
     per_shot = side_disagreements(media)
     assert per_shot[1] < 0 and per_shot[2] < 0  # both framed as staged

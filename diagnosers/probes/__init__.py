@@ -13,6 +13,7 @@ from pathlib import Path
 
 from diagnosers.media import ClipMedia
 from diagnosers.probes import (  # noqa: F401  (registers the probes)
+    camera,
     continuity,
     cues,
     cuts,

@@ -134,7 +134,7 @@ def _torso_colour(media: ClipMedia, faces: list[Face]) -> np.ndarray | None:
     return np.median(_lab(np.asarray(colours, np.float64)), axis=0) if colours else None
 
 
-def _shot_spans(media: ClipMedia) -> list[tuple[float, float] | None]:
+def scripted_shot_spans(media: ClipMedia) -> list[tuple[float, float] | None]:
     """Each scripted shot's time span: the detected shots when there are as many, else the scripted shots
     assigned to the detected ones in order (`shot_assignment.assigned_spans`: an extra cut inside a
     shot left out, a missed cut placed where the aligned lines put it; decision 215)."""
@@ -212,7 +212,7 @@ def side_disagreements(media: ClipMedia) -> dict[int, float]:
     width = media.size[0]
     tracks = face_tracks(media)
     wins = line_windows(media)
-    spans = _shot_spans(media)
+    spans = scripted_shot_spans(media)
     order = stage_order(scene)
     n = len(order)
     place = {c: (i - (n - 1) / 2) / max(1, n - 1) for i, c in enumerate(order)}  # -0.5 left .. 0.5 right
@@ -270,7 +270,7 @@ def staging(media: ClipMedia) -> list[ModeScore]:
     """Who stands and looks where across shots, against the script's staging (decisions 106, 130, 211, 215).
 
     - 180-degree rule: per scripted shot (over the detected shots assigned to it in order,
-      `_shot_spans`), how much the faces' screen sides, a single's gaze and, in two-subject shots,
+      `scripted_shot_spans`), how much the faces' screen sides, a single's gaze and, in two-subject shots,
       which way round the faces' clothes match the characters' in their singles
       disagree with the staging (`side_disagreements`: characters left to right in the order the
       shots first name them, `faces.stage_order`); the clip's score is the largest over shots (a
@@ -285,6 +285,6 @@ def staging(media: ClipMedia) -> list[ModeScore]:
         return [ModeScore("ig.180_degree_rule_violation", 0.0)]
     k = max(per_shot, key=per_shot.get)
     score = max(0.0, per_shot[k])
-    span = _shot_spans(media)[k]
+    span = scripted_shot_spans(media)[k]
     windows = [(span[0], span[1], score)] if score > 0 and span is not None else []
     return [ModeScore("ig.180_degree_rule_violation", score, windows=windows)]
