@@ -35,7 +35,7 @@ STRIDE = 2
 EDGE_S = 0.15
 MIN_FRAMES = 6
 # A jump: a frame-to-frame change JUMP_SPIKE times the median of its six neighbours' and over JUMP_MIN grey levels.
-JUMP_SPIKE, JUMP_MIN = 3.0, 2.0
+JUMP_SPIKE, JUMP_MIN = 5.0, 4.0
 # Displacements are reported in pixels of a 640-wide picture whatever the decode size.
 REPORT_WIDTH = 640
 
