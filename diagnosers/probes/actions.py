@@ -93,13 +93,11 @@ def action_features(media: ClipMedia) -> dict[int, dict[str, float]]:
     mean over its last three frames, plus the scripted emotion's arousal."""
 
     def compute(m: ClipMedia) -> dict[int, dict[str, float]]:
-        from diagnosers.probes.picture import still_runs
+        from diagnosers.probes.picture import frozen_frames
 
         scene = m.scene
         n = len(m.frame_times)
-        frozen = np.zeros(n, bool)
-        for a, b in still_runs(m):
-            frozen[a:b] = True
+        frozen = frozen_frames(m)
         cut_frames = sorted(m.frame_index(c) for c in cuts(m))
         out = {}
         for i, span in line_windows(m).items():

@@ -14,8 +14,8 @@ import numpy as np
 
 from diagnosers.media import ClipMedia
 from diagnosers.probes.base import ModeScore, probe
-from diagnosers.probes.features import cuts, frame_diff, gray
-from diagnosers.probes.picture import still_runs
+from diagnosers.probes.features import cuts, frame_diff, frame_diff_noise, gray
+from diagnosers.probes.picture import frozen_frames
 from diagnosers.probes.staging import scripted_shot_spans
 from scenes.vocabulary import Movement
 
@@ -103,12 +103,9 @@ def jumps(media: ClipMedia) -> np.ndarray:
     (and over `JUMP_MIN` grey levels): a cut the detector missed, such as a jump cut between near-identical
     framings. A camera move, however fast, changes the picture smoothly from frame to frame."""
     d = frame_diff(media)
-    out = []
-    for i in range(1, len(d)):
-        near = np.delete(d[max(1, i - 3):i + 4], i - max(1, i - 3))
-        if d[i] > JUMP_MIN and d[i] > JUMP_SPIKE * (np.median(near) if len(near) else 0.0) + 0.5:
-            out.append(i)
-    return np.asarray(out, int)
+    jumped = (d > JUMP_MIN) & (d > JUMP_SPIKE * frame_diff_noise(media) + 0.5)
+    jumped[:1] = False
+    return np.flatnonzero(jumped)
 
 
 def shot_moves(media: ClipMedia) -> dict[int, float]:
@@ -124,9 +121,7 @@ def shot_moves(media: ClipMedia) -> dict[int, float]:
         spans = scripted_shot_spans(m)
         luma = np.ascontiguousarray(gray(m)[:, ::2, ::2])
         unit = REPORT_WIDTH / luma.shape[2]
-        frozen = np.zeros(len(times), bool)
-        for a, b in still_runs(m):
-            frozen[a:b] = True
+        frozen = frozen_frames(m)
         breaks = [*cuts(m), *times[jumps(m)]]
         out: dict[int, float] = {}
         for k in static:

@@ -6,7 +6,7 @@ import numpy as np
 
 from diagnosers.media import ClipMedia
 from diagnosers.probes.base import ModeScore, probe
-from diagnosers.probes.features import gray, shot_spans
+from diagnosers.probes.features import gray, neighbour_medians, shot_spans
 
 
 @probe("cuts", ("ig.30_degree_rule_violation", "ig.shot_progression_issues"))
@@ -88,12 +88,11 @@ def picture_jumps(media: ClipMedia) -> list[tuple[int, float, float]]:
                 half[k] = cv2.resize(g[k], (w // 2, h // 2), interpolation=cv2.INTER_AREA).astype(np.float32)
             return half[k]
 
+        ordinary = neighbour_medians(raw)
         out = []
         for i in range(1, n):
             lo, hi = max(1, i - 3), min(n, i + 4)
-            neighbours = np.delete(raw[lo:hi], i - lo)
-            noise = float(np.median(neighbours)) if len(neighbours) else 0.0
-            if raw[i] > 3.0 and raw[i] > 2.5 * noise + 1.0:
+            if raw[i] > 3.0 and raw[i] > 2.5 * ordinary[i] + 1.0:
                 tones = _tone_change(g[i - 1], g[i])
                 if tones >= TONE_CHANGE:  # scores 0 whatever a warp explains: skip the search (the costly part)
                     out.append((i, 0.0, tones))

@@ -355,6 +355,23 @@ def frame_diff(media: ClipMedia) -> np.ndarray:
     return media.feature("frame_diff", compute)
 
 
+def neighbour_medians(x: np.ndarray) -> np.ndarray:
+    """Per frame i >= 1: the median of `x` over its neighbours i-3..i+3 (frame 0 and i itself left out), the
+    ordinary change a spike at i stands out from (0 at frame 0)."""
+    n = len(x)
+    out = np.zeros(n)
+    for i in range(1, n):
+        lo, hi = max(1, i - 3), min(n, i + 4)
+        near = np.delete(x[lo:hi], i - lo)
+        out[i] = float(np.median(near)) if len(near) else 0.0
+    return out
+
+
+def frame_diff_noise(media: ClipMedia) -> np.ndarray:
+    """`neighbour_medians` of `frame_diff`: the picture's ordinary change around each frame."""
+    return media.feature("frame_diff_noise", lambda m: neighbour_medians(frame_diff(m)))
+
+
 def cut_scores(media: ClipMedia) -> np.ndarray:
     """Per frame: colour-histogram distance (L1/2) to the previous frame — large at cuts."""
 
@@ -371,13 +388,11 @@ def cuts(media: ClipMedia, threshold: float = 0.25, pixel_threshold: float = 18.
 
     def compute(m: ClipMedia) -> list[float]:
         hd, pd = cut_scores(m), frame_diff(m)
+        noise_h, noise_p = neighbour_medians(hd), frame_diff_noise(m)
         out: list[float] = []
         for i in range(1, len(hd)):
-            lo, hi = max(1, i - 3), min(len(hd), i + 4)
-            neighbours_h = np.delete(hd[lo:hi], i - lo)
-            neighbours_p = np.delete(pd[lo:hi], i - lo)
-            spike_h = hd[i] > threshold and hd[i] > 2.5 * (np.median(neighbours_h) if len(neighbours_h) else 0) + 0.02
-            spike_p = pd[i] > pixel_threshold and pd[i] > 3.0 * (np.median(neighbours_p) if len(neighbours_p) else 0) + 1.0
+            spike_h = hd[i] > threshold and hd[i] > 2.5 * noise_h[i] + 0.02
+            spike_p = pd[i] > pixel_threshold and pd[i] > 3.0 * noise_p[i] + 1.0
             if spike_h or spike_p:
                 t = float(m.frame_times[i])
                 if not out or t - out[-1] > 0.3:

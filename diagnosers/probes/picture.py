@@ -52,6 +52,14 @@ def still_runs(media: ClipMedia) -> list[tuple[int, int]]:
     return media.feature("motion:still_runs", compute)
 
 
+def frozen_frames(media: ClipMedia) -> np.ndarray:
+    """Per sampled frame: whether it lies in a still run (`still_runs`), a frozen picture to leave unread."""
+    frozen = np.zeros(len(media.frame_times), bool)
+    for a, b in still_runs(media):
+        frozen[a:b] = True
+    return frozen
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) index ranges where `mask` is true."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
