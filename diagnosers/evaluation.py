@@ -29,6 +29,9 @@ from taxonomy.scoring import score_item
 # six rounds of the default suite by `procedural:sparse` (about 5 faults a clip): >= 44 clips with and
 # >= 150 without each mode (decision 084)
 DEFAULT_LABELLED_CLIPS = 264
+# the probe judge's models and cuts are fitted on twelve rounds (seeds 0-11): a cut fitted on six flipped
+# between near-tied values with the noise of one render (decision 219)
+DEFAULT_FITTING_CLIPS = 528
 MAX_CLEAN_FPR = 0.04  # cap on false positives over clean clips when a cut is fitted (decisions 109, 174)
 
 # ------------------------------------------------------------------------------ calibration model

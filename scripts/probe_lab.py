@@ -4,7 +4,7 @@ A developer's loop for one probe family, much cheaper than `fit-probes` + `judge
 every probe): only the probes covering `--modes` run, on the four clip sets of the probe judge's
 evaluation design (decisions 084, 109):
 
-    fit         procedural:sparse, seeds 0-5      (264 clips; cuts are fitted here)
+    fit         procedural:sparse, seeds 0-11     (528 clips; cuts are fitted here, as `fit-probes` does)
     clean_fit   procedural:clean,  seeds 3000-3001 (88 clips; false positives capped at 4 % here, decision 174)
     test        procedural:sparse, seeds 1000-1005 (264 clips; held out)
     clean_test  procedural:clean,  seed 2000       (88 clips; held out)
@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SETS = {
-    "fit": ("procedural:sparse", 0, 264),
+    "fit": ("procedural:sparse", 0, 528),
     "clean_fit": ("procedural:clean", 3000, 88),
     "test": ("procedural:sparse", 1000, 264),
     "clean_test": ("procedural:clean", 2000, 88),

@@ -1,7 +1,8 @@
 """Scripted actions: does the speaker's body end up somewhere else than where the line began?
 
 `action_scores` gives `mp.action_missing` its per-line scores for the `motion` probe (decisions 107, 161,
-198). Action lines in static shots and zooms are measured (`MEASURED_MOVES`). Per action line the window runs from 0.2 s before its aligned span (or, for a line the aligner did
+198). Action lines in static shots and zooms are measured (`MEASURED_MOVES`), not static shots whose camera the
+`camera` probe reads as moved (`CAMERA_MOVED_PX`, decision 219). Per action line the window runs from 0.2 s before its aligned span (or, for a line the aligner did
 not find, its share of the detected shot: `line_windows`) to 0.6 s after, inside the shot it starts
 in, frozen frames left out. Every frame of the window is compared with its first frame in colour after
 undoing the camera (`displacement`, decision 209); the areas that moved are measured in head areas around the speaker's
@@ -50,6 +51,10 @@ HEAD_RADIUS = {
 # Extreme close-ups are measured: few (16 of 324 fitting lines), near chance, but they keep the answered
 # positives above 30 (fitted balanced accuracy 0.92 without them, 0.90 with).
 MEASURED_MOVES = ("static", "push_in", "pull_out")
+# A shot the script keeps static but whose camera the `camera` probe reads as moved is a moving shot and not
+# measured either (decision 219): its cut for camera motivation (25 px of a 640-wide frame, fitted on
+# generator 1.2.0's fitting clips) is where a static shot stops reading as static.
+CAMERA_MOVED_PX = 25.0
 FACE_MIN_DX = 8.0  # pupils at least this far apart (px) anchor the speaker by their face; smaller "faces" are
 # mostly patterns in wide shots that put the anchor on the wrong figure (static lines: AUC 0.93 with every face, 0.98 from 8 px)
 # Regions around the mouth, in head radii (rows: - = above): above the head, beside it, the chest.
@@ -93,16 +98,18 @@ def action_features(media: ClipMedia) -> dict[int, dict[str, float]]:
     mean over its last three frames, plus the scripted emotion's arousal."""
 
     def compute(m: ClipMedia) -> dict[int, dict[str, float]]:
+        from diagnosers.probes.camera import shot_moves
         from diagnosers.probes.picture import frozen_frames
 
         scene = m.scene
+        camera_moved = {k for k, px in shot_moves(m).items() if px > CAMERA_MOVED_PX}
         n = len(m.frame_times)
         frozen = frozen_frames(m)
         cut_frames = sorted(m.frame_index(c) for c in cuts(m))
         out = {}
         for i, span in line_windows(m).items():
             shot = scene.shots[k] if (k := _shot_index(scene, i)) is not None else None
-            if shot is None or shot.movement.value not in MEASURED_MOVES:
+            if shot is None or shot.movement.value not in MEASURED_MOVES or k in camera_moved:
                 continue
             span_idx = frames_in(m, span)
             if len(span_idx) < 3 or frozen[span_idx].mean() >= 0.5:

@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from diagnosers.evaluation import DEFAULT_LABELLED_CLIPS, MAX_CLEAN_FPR
+from diagnosers.evaluation import DEFAULT_FITTING_CLIPS, DEFAULT_LABELLED_CLIPS, MAX_CLEAN_FPR
 from flows.commands.common import console, fail, print_json
 
 judges_app = typer.Typer(help="Judges: list them, evaluate them on labelled clips, fit probe thresholds.", no_args_is_help=True)
@@ -229,7 +229,7 @@ def _fit_models(generator: str, suite_ref: str, clips: int, seed_start: int, sto
 def fit_probes(
     suite: str = typer.Option("default", "--suite"),
     generator: str = typer.Option("procedural:sparse", "--generator"),
-    clips: int = typer.Option(DEFAULT_LABELLED_CLIPS, "--clips", min=1),
+    clips: int = typer.Option(DEFAULT_FITTING_CLIPS, "--clips", min=1),
     seed_start: int = typer.Option(0, "--seed-start", help="fitting seeds (evaluate on another range)"),
     out: Path = typer.Option(None, "--out", help="thresholds JSON to write (default: the bundled file)"),
     max_fpr: float = typer.Option(0.10, "--max-fpr", min=0.0, max=1.0, help="false-positive cap on the labelled clips' negatives"),
