@@ -46,6 +46,8 @@ class ProbeConfig(BaseModel):
     abstain_when_drowned: bool = Field(
         True, description="abstain on the modes read from the dialogue's voice and the scripted sounds where the "
               "background overpowers them (decisions 175, 195)")
+    abstain_when_grade_drifts: bool = Field(
+        True, description="abstain on set changes where the grade drifts through the scene (decision 220)")
 
 
 # Modes read from the sounds in front of the bed: the dialogue's voice (its presence, timing, level, pitch,
@@ -59,6 +61,12 @@ HEARD_MODES = frozenset({
     "sd.missing_scripted_sound", "ep.multimodal_expressive_inconsistency",
 })
 OVERPOWERING = "sd.overpowering_background_audio"
+# A grade drifting through the scene (`mc.visual_mood_drift` answered present) moves the set's colours in every
+# shot, and the set-change reading takes the least and most colour over each shot's frames: a set changed
+# under it reads as small as an unchanged one (fitting clips: positives' median score 0.27 in drifting clips
+# against 0.78 in the rest). There the judge abstains on set changes (decision 220).
+GRADE_DRIFT = "mc.visual_mood_drift"
+SET_CHANGES = "ec.scene_consistency_drift"
 
 
 class ProbeJudge:
@@ -108,20 +116,26 @@ class ProbeJudge:
         wanted = modes & self.measured
         scores = {m: s for m, s in measure_all(media, wanted).items() if m in self.measured}
         heard = wanted & HEARD_MODES
-        drowned = self._drowned_by(media) if heard else None
+        drowned = self._present_score(media, OVERPOWERING) if heard and self.config.abstain_when_drowned else None
         if drowned is not None:  # nothing measured: every format then abstains with this reason
             reason = {"reason": "the background overpowers the dialogue: the voice and the sound cues "
                                 "cannot be measured",
                       "background_over_dialogue": drowned}
             scores.update({m: ModeScore(m, None, detail=reason) for m in heard})
+        if SET_CHANGES in scores and self.config.abstain_when_grade_drifts:
+            drift = self._present_score(media, GRADE_DRIFT)
+            if drift is not None:
+                scores[SET_CHANGES] = ModeScore(SET_CHANGES, None, detail={
+                    "reason": "the grade drifts through the scene: a set change cannot be told from it",
+                    "grade_drift": drift})
         return scores
 
-    def _drowned_by(self, media: ClipMedia) -> float | None:
-        """The background-over-dialogue score when the judge answers `OVERPOWERING` present on the clip, else None."""
-        if not self.config.abstain_when_drowned or OVERPOWERING not in self.measured:
+    def _present_score(self, media: ClipMedia, mode: str) -> float | None:
+        """`mode`'s score when the judge answers it present on the clip, else None (also when not measured)."""
+        if mode not in self.measured:
             return None
-        ms = measure_all(media, {OVERPOWERING}).get(OVERPOWERING)
-        present = ms is not None and ms.score is not None and ms.score > self._threshold(OVERPOWERING)
+        ms = measure_all(media, {mode}).get(mode)
+        present = ms is not None and ms.score is not None and ms.score > self._threshold(mode)
         return ms.score if present else None
 
     def _present(self, mode: str, ms: ModeScore, slot: dict[str, Any]) -> tuple[bool | None, float | None]:

@@ -130,6 +130,23 @@ def test_voice_modes_abstain_where_the_background_drowns_the_dialogue(rendered, 
                for v in ungated.answer(_media(ungated, rendered["drowned"][0]), [i for i, _ in heard]))
 
 
+def test_set_changes_abstain_where_the_grade_drifts(rendered, judge):
+    """A drifting grade hides a set change: the judge answers the drift and abstains on set changes, with the reason."""
+    from diagnosers.probe_judge import GRADE_DRIFT, SET_CHANGES
+
+    scene = load_suite("mini").scene(SCENE)
+    items = [i for i in scene_items(scene) if i.format is Format.yes_no and i.modes[0] in (GRADE_DRIFT, SET_CHANGES)]
+    drifting = _by_mode(items, judge.answer(_media(judge, rendered["drift"][0]), items))
+    assert drifting[GRADE_DRIFT].answer.is_yes
+    assert drifting[SET_CHANGES].status is VerdictStatus.abstained
+    assert "drifts" in drifting[SET_CHANGES].evidence["reason"]
+    clean = _by_mode(items, judge.answer(_media(judge, rendered["clean"][0]), items))
+    assert clean[SET_CHANGES].status is VerdictStatus.answered
+    ungated = build_judge("probes?abstain_when_grade_drifts=false")
+    assert _by_mode(items, ungated.answer(_media(ungated, rendered["drift"][0]), items))[SET_CHANGES].status \
+        is VerdictStatus.answered
+
+
 def test_frozen_picture_is_measured_and_localised(rendered, judge):
     clean = measure_all(_media(judge, rendered["clean"][0]), {"sf.frozen_video"})["sf.frozen_video"]
     frozen = measure_all(_media(judge, rendered["frozen"][0]), {"sf.frozen_video"})["sf.frozen_video"]
