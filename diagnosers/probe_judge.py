@@ -12,6 +12,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,27 @@ GRADE_DRIFT = "mc.visual_mood_drift"
 SET_CHANGES = "ec.scene_consistency_drift"
 
 
+@dataclass(frozen=True)
+class Gate:
+    """Modes the judge abstains on (every format, with `reason` and the trigger's score under `evidence`)
+    on a clip where it answers `trigger` present, while the `ProbeConfig` field `switch` is on."""
+
+    trigger: str
+    modes: frozenset[str]
+    switch: str
+    reason: str
+    evidence: str
+
+
+GATES = (
+    Gate(OVERPOWERING, HEARD_MODES, "abstain_when_drowned",
+         "the background overpowers the dialogue: the voice and the sound cues cannot be measured",
+         "background_over_dialogue"),
+    Gate(GRADE_DRIFT, frozenset({SET_CHANGES}), "abstain_when_grade_drifts",
+         "the grade drifts through the scene: a set change cannot be told from it", "grade_drift"),
+)
+
+
 class ProbeJudge:
     """Signal-probe judge over `ClipMedia`, `MediaPair` (pairwise) and `MediaChain` (drama items)."""
 
@@ -115,19 +137,12 @@ class ProbeJudge:
         # a probe reports all its modes; only those with a fitted threshold count (the rest abstain)
         wanted = modes & self.measured
         scores = {m: s for m, s in measure_all(media, wanted).items() if m in self.measured}
-        heard = wanted & HEARD_MODES
-        drowned = self._present_score(media, OVERPOWERING) if heard and self.config.abstain_when_drowned else None
-        if drowned is not None:  # nothing measured: every format then abstains with this reason
-            reason = {"reason": "the background overpowers the dialogue: the voice and the sound cues "
-                                "cannot be measured",
-                      "background_over_dialogue": drowned}
-            scores.update({m: ModeScore(m, None, detail=reason) for m in heard})
-        if SET_CHANGES in scores and self.config.abstain_when_grade_drifts:
-            drift = self._present_score(media, GRADE_DRIFT)
-            if drift is not None:
-                scores[SET_CHANGES] = ModeScore(SET_CHANGES, None, detail={
-                    "reason": "the grade drifts through the scene: a set change cannot be told from it",
-                    "grade_drift": drift})
+        for gate in GATES:
+            gated = wanted & gate.modes
+            trigger = self._present_score(media, gate.trigger) if gated and getattr(self.config, gate.switch) else None
+            if trigger is not None:  # nothing measured: every format then abstains with this reason
+                detail = {"reason": gate.reason, gate.evidence: trigger}
+                scores.update({m: ModeScore(m, None, detail=detail) for m in gated})
         return scores
 
     def _present_score(self, media: ClipMedia, mode: str) -> float | None:
