@@ -203,6 +203,28 @@ def test_unmotivated_camera_moves_the_set_in_a_static_shot(tmp_path_factory, duo
     assert np.array_equal(frames[:int(shot.start * FPS) - 1], clean_frames[:int(shot.start * FPS) - 1])
 
 
+def test_focus_hunt_softens_one_window_of_one_shot(tmp_path_factory, duo_clean):
+    import cv2
+
+    _, clean_frames, _, _ = duo_clean
+    manifest, frames, _, _ = render(tmp_path_factory, DUO, f"{QUIET}&faults=focus_hunt")
+    (fault,) = [f for f in manifest.faults if f.fault == "focus_hunt"]
+    shot = manifest.shots[fault.shot]
+    assert shot.start < fault.start < fault.end < shot.end and 2.9 <= fault.params["peak_blur_px"] <= 4.0
+
+    def detail(fr, k):  # fine detail: mean |Laplacian| of the luma
+        return float(np.abs(cv2.Laplacian(cv2.cvtColor(fr[k], cv2.COLOR_RGB2GRAY), cv2.CV_32F)).mean())
+
+    peak = int(round(0.5 * (fault.start + fault.end) * FPS))
+    assert detail(frames, peak) < 0.6 * detail(clean_frames, peak)  # soft at the hunt's peak (the render is 320 wide)
+    def off(a, b):  # mean |difference| from the clean render (frames coded from soft ones keep a level or two)
+        return float(np.abs(frames[a:b].astype(np.int16) - clean_frames[a:b]).mean())
+
+    before, after = int(fault.start * FPS) - 1, int(np.ceil(fault.end * FPS)) + 1
+    assert off(0, before) < 0.5 and off(after, len(frames)) < 2.0  # the clean render's picture outside the hunt
+    assert off(peak - 2, peak + 3) > 2 * off(after, len(frames))
+
+
 def test_dead_air_and_voice_swap_are_in_the_sound(tmp_path_factory, duo_clean):
     import librosa
 

@@ -60,6 +60,9 @@ CATALOGUE: tuple[FaultType, ...] = (
     # after robotic_movement, for the same reason (generator 1.2.0)
     FaultType("unmotivated_camera", ("ic.camera_motivation_issues",), "shot", "picture",
               "in a shot the script holds still, the camera drifts, shakes or creeps in"),
+    # after unmotivated_camera, for the same reason (generator 1.3.0)
+    FaultType("focus_hunt", ("ic.focus_control_failure",), "shot", "picture",
+              "in one shot the focus hunts: the picture goes soft for about a second and comes back"),
 )
 UNMOTIVATED_MOVES = ("drift", "shake", "creep")
 BY_NAME: dict[str, FaultType] = {f.name: f for f in CATALOGUE}
@@ -167,6 +170,8 @@ def candidates(name: str, scene: Scene) -> list[dict[str, Any]]:
     if name == "unmotivated_camera":
         return [{"shot": s, "params": {"move": m}} for s, shot in enumerate(scene.shots)
                 if shot.movement is Movement.static for m in UNMOTIVATED_MOVES]
+    if name == "focus_hunt":
+        return [{"shot": s} for s in range(n_shots)]
     raise KeyError(name)
 
 

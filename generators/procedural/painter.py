@@ -34,8 +34,10 @@ class Painter:
 
     def __init__(self, layouts: list[ShotLayout], designs: list[SetDesign], looks: list[dict[str, Look]],
                  acting: dict[str, Acting], mouth: dict[str, np.ndarray], grade_at: Callable[[float], Grade],
-                 width: int, height: int, fps: float, n_frames: int, frozen: tuple[float, float] | None = None):
+                 width: int, height: int, fps: float, n_frames: int, frozen: tuple[float, float] | None = None,
+                 defocus_at: Callable[[float], float] | None = None):
         self.layouts, self.acting, self.mouth, self.grade_at = layouts, acting, mouth, grade_at
+        self.defocus_at = defocus_at  # blur sigma (px) at time t: a focus hunt (fault), None = always sharp
         self.W, self.H, self.fps, self.n_frames, self.frozen = width, height, fps, n_frames, frozen
         self.arts: list[ShotArt] = []
         self._designs = designs
@@ -140,4 +142,8 @@ class Painter:
                 yield held
                 continue
             held = None
-            yield self.frame(k, self.arts[shot])
+            out = self.frame(k, self.arts[shot])
+            sigma = self.defocus_at(t) if self.defocus_at is not None else 0.0
+            if sigma > 0.2:
+                out = cv2.GaussianBlur(out, (0, 0), sigma)
+            yield out

@@ -4,6 +4,7 @@ manifest written. Each stage lives in its own module; this one wires them and re
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ from scenes import Scene
 from storage import ComponentSpec, content_key, sha256_file
 
 DRIFT_START = 0.35  # mood drift starts at this share of the clip
+FOCUS_HALF_S = 0.8  # half the longest focus hunt (focus_hunt fault)
 
 
 class ProceduralGenerator:
@@ -91,7 +93,7 @@ class ProceduralGenerator:
         acting, action_times = perform(scene, plan, spans, owners, sound.n_frames, cfg.fps, robotic)
         frozen = self._frozen_span(plan, sound)
         painter = Painter(layouts, designs, looks, acting, sound.mouth, self._grade_fn(scene, plan, sound.duration_s),
-                          cfg.width, cfg.height, cfg.fps, sound.n_frames, frozen)
+                          cfg.width, cfg.height, cfg.fps, sound.n_frames, frozen, self._defocus_fn(plan, layouts, cfg.width))
         from generators.mux import AUDIO_RATE, mux_clip
 
         video = mux_clip(painter.frames(), cfg.fps, sound.mix, sound.sample_rate, workdir / "clip.mp4",
@@ -165,6 +167,29 @@ class ProceduralGenerator:
 
         return grade_at
 
+    @staticmethod
+    def _focus_window(f: PlannedFault, layouts: list[ShotLayout]) -> tuple[float, float, float]:
+        """(start, end, peak blur sigma in pixels of a 640-wide frame) of a focus hunt: centred in its shot,
+        up to 1.6 s long (at most 70 % of the shot), the blur rising and falling as sin² to a peak of 2.9-4 px."""
+        lay = layouts[f.shot]
+        mid, half = 0.5 * (lay.start + lay.end), min(FOCUS_HALF_S, 0.35 * (lay.end - lay.start))
+        return round(mid - half, 3), round(mid + half, 3), round(1.5 + 2.5 * f.severity, 2)
+
+    def _defocus_fn(self, plan: FaultPlan, layouts: list[ShotLayout], width: int):
+        """Blur sigma (pixels of this frame width) at time t: 0 except inside a focus hunt."""
+        f = plan.get("focus_hunt")
+        if f is None:
+            return None
+        start, end, peak = self._focus_window(f, layouts)
+        peak *= width / 640
+
+        def defocus_at(t: float) -> float:
+            if not start < t < end:
+                return 0.0
+            return peak * math.sin(math.pi * (t - start) / (end - start)) ** 2
+
+        return defocus_at
+
     def _frozen_span(self, plan: FaultPlan, sound: Soundtrack) -> tuple[float, float] | None:
         f = plan.get("frozen_picture")
         if f is None:
@@ -208,6 +233,9 @@ class ProceduralGenerator:
             span = (layouts[f.shot].start, dur)
         elif f.name == "frozen_picture" and frozen is not None:
             span = frozen
+        elif f.name == "focus_hunt":
+            start, end, peak = self._focus_window(f, layouts)
+            span, params["peak_blur_px"] = (start, end), peak
         elif line is not None:
             span = (line.start, line.end)
         params |= self._describe(f, scene)
