@@ -36,6 +36,7 @@ def rendered(tmp_path_factory) -> dict[str, tuple[Path, object]]:
         "drowned": "procedural?faults=background_drowning",
         "robotic": "procedural?faults=robotic_movement",
         "wandering": "procedural?faults=unmotivated_camera",
+        "focus": "procedural?faults=focus_hunt",
     }.items():
         work = tmp_path_factory.mktemp(name)
         r = build_generator(spec).render(scene, 3, work)
@@ -191,26 +192,29 @@ def test_jump_cut_is_found_where_it_was_injected(rendered, judge):
     assert start <= fault.start <= end
 
 
-def test_a_figure_that_stops_breathing_reads_as_robotic_in_its_shot(rendered, judge):
-    mode = "mp.robotic_movement"
-    clean = measure_all(_media(judge, rendered["clean"][0]), {mode})[mode]
-    robotic = measure_all(_media(judge, rendered["robotic"][0]), {mode})[mode]
-    (fault,) = [f for f in rendered["robotic"][1].faults if f.fault == "robotic_movement"]
-    # sway in pixels: a breathing figure's is ~0.5-3, the machine's ~0.1 at most
-    assert clean.score < -0.4 and robotic.score > -0.2, (clean.score, robotic.score)
-    start, end, _ = max(robotic.windows, key=lambda w: w[2])
-    assert start < fault.end and end > fault.start  # the stillest figure is in the injected shot
-
-
-def test_a_camera_that_wanders_in_a_static_shot_is_found_there(rendered, judge):
-    mode = "ic.camera_motivation_issues"
-    clean = measure_all(_media(judge, rendered["clean"][0]), {mode})[mode]
-    moved = measure_all(_media(judge, rendered["wandering"][0]), {mode})[mode]
-    (fault,) = [f for f in rendered["wandering"][1].faults if f.fault == "unmotivated_camera"]
+@pytest.mark.parametrize(("mode", "clip", "fault_name", "clean_under", "fault_over"), [
+    # minus the stillest figure's sway in pixels: a breathing figure's is ~0.5-3, the machine's ~0.1 at most
+    ("mp.robotic_movement", "robotic", "robotic_movement", -0.4, -0.2),
     # pixels of a 640-wide frame: the renderer's drifts, shakes and creeps move the corners by 25-70
-    assert clean.score < 15 and moved.score > 25, (clean.score, moved.score, fault.params)
-    start, end, _ = max(moved.windows, key=lambda w: w[2])
-    assert start < fault.end and end > fault.start  # the largest move is in the injected shot
+    ("ic.camera_motivation_issues", "wandering", "unmotivated_camera", 15.0, 25.0),
+    # the share of a shot's fine detail lost at its softest: talking and gesturing ~0.1, a focus hunt 0.45+
+    ("ic.focus_control_failure", "focus", "focus_hunt", 0.25, 0.4),
+])
+def test_a_shot_fault_reads_over_the_clean_clip_and_in_its_shot(rendered, judge, mode, clip, fault_name, clean_under, fault_over):
+    clean = measure_all(_media(judge, rendered["clean"][0]), {mode})[mode]
+    faulty = measure_all(_media(judge, rendered[clip][0]), {mode})[mode]
+    (fault,) = [f for f in rendered[clip][1].faults if f.fault == fault_name]
+    assert clean.score < clean_under and faulty.score > fault_over, (clean.score, faulty.score, fault.params)
+    start, end, _ = max(faulty.windows, key=lambda w: w[2])
+    assert start < fault.end and end > fault.start  # the strongest reading is in the injected shot
+
+
+def test_a_focus_that_hunts_is_answered_present_and_a_clean_clip_absent(rendered, judge):
+    mode = "ic.focus_control_failure"
+    (item,) = [i for i in scene_items(load_suite("mini").scene(SCENE))
+               if i.modes == (mode,) and i.format is Format.yes_no and not i.slot]
+    verdicts = [judge.answer(_media(judge, rendered[name][0]), [item])[0] for name in ("clean", "focus")]
+    assert [v.answer.is_yes for v in verdicts] == [False, True], [v.evidence for v in verdicts]
 
 
 def test_lip_sync_is_not_measured_without_speech(judge):

@@ -18,6 +18,7 @@ from diagnosers.probes import (  # noqa: F401  (registers the probes)
     cues,
     cuts,
     faces,
+    focus,
     grade,
     listeners,
     picture,
