@@ -217,6 +217,7 @@ def test_focus_hunt_softens_one_window_of_one_shot(tmp_path_factory, duo_clean):
 
     peak = int(round(0.5 * (fault.start + fault.end) * FPS))
     assert detail(frames, peak) < 0.6 * detail(clean_frames, peak)  # soft at the hunt's peak (the render is 320 wide)
+
     def off(a, b):  # mean |difference| from the clean render (frames coded from soft ones keep a level or two)
         return float(np.abs(frames[a:b].astype(np.int16) - clean_frames[a:b]).mean())
 

@@ -412,6 +412,21 @@ def shot_spans(media: ClipMedia) -> list[Span]:
     return media.feature("shot_spans", compute)
 
 
+# Frames this close to a cut are left out of a shot's readings (a dissolve, the encoder's first frame of a shot).
+SHOT_EDGE_S = 0.15
+# A frame whose picture does not change at all from the previous one (mean |diff| of `frame_diff` at or under
+# this) is a frozen picture, another fault: readings of movement or sharpness leave it out.
+FROZEN_DIFF = 0.02
+
+
+def moving_frames(media: ClipMedia, span: Span) -> list[int]:
+    """Sampled frames of a shot read for what moves or changes in it: SHOT_EDGE_S clear of its cuts, frozen
+    repeats left out (the first frame kept)."""
+    times, changed = media.frame_times, frame_diff(media)
+    inside = np.nonzero((times >= span.start + SHOT_EDGE_S) & (times <= span.end - SHOT_EDGE_S))[0]
+    return [int(k) for j, k in enumerate(inside) if j == 0 or changed[k] > FROZEN_DIFF]
+
+
 def frames_in(media: ClipMedia, span: Span, margin: float = 0.0) -> np.ndarray:
     """Indices of sampled frames inside a span (shrunk by `margin` at both ends)."""
     t = media.frame_times

@@ -12,13 +12,9 @@ import numpy as np
 
 from diagnosers.media import ClipMedia
 from diagnosers.probes.base import ModeScore, probe
-from diagnosers.probes.features import frame_diff, gray, shot_spans
+from diagnosers.probes.features import gray, moving_frames, shot_spans
 
 MODE = "ic.focus_control_failure"
-# Frames this close to a cut are left out (a dissolve, the encoder's first frame of a shot).
-EDGE_S = 0.15
-# A frame whose picture does not change at all from the previous one is a frozen picture (another fault).
-FROZEN = 0.02
 MIN_FRAMES = 6  # frames a shot needs to be read
 SMOOTH = 3  # frames the sharpness is averaged over (a hunt lasts ~1 s: 12 frames at 12.5 fps)
 REFERENCE_PERCENTILE = 90.0  # the shot's own sharp level: most of a short shot may be soft
@@ -36,9 +32,9 @@ def sharpness(luma: np.ndarray) -> np.ndarray:
     return out
 
 
-def softening(series: np.ndarray) -> tuple[float, int] | None:
-    """(depth, index) of the deepest dip of a shot's sharpness series: 1 − smoothed minimum over the
-    shot's own sharp level (its 90th percentile); None when too little is read."""
+def softening(series: np.ndarray) -> float | None:
+    """The depth of the deepest dip of a shot's sharpness series: 1 − smoothed minimum over the shot's own
+    sharp level (its 90th percentile); None when too little is read."""
     ok = ~np.isnan(series)
     if ok.sum() < MIN_FRAMES:
         return None
@@ -47,8 +43,7 @@ def softening(series: np.ndarray) -> tuple[float, int] | None:
     ref = float(np.percentile(x, REFERENCE_PERCENTILE))
     if ref <= 0:
         return None
-    k = int(np.argmin(smooth))
-    return max(0.0, 1.0 - float(smooth[k]) / ref), k + SMOOTH // 2
+    return max(0.0, 1.0 - float(smooth.min()) / ref)
 
 
 @probe("focus", (MODE,))
@@ -60,20 +55,13 @@ def focus(media: ClipMedia) -> list[ModeScore]:
     """
     if not len(media.frames):
         return [ModeScore(MODE, None)]
-    luma, times, changed = gray(media), media.frame_times, frame_diff(media)
+    luma = gray(media)
     windows: list[tuple[float, float, float]] = []
-    dips: list[float] = []
     for span in shot_spans(media):
-        inside = np.nonzero((times >= span.start + EDGE_S) & (times <= span.end - EDGE_S))[0]
-        frames = [int(k) for j, k in enumerate(inside) if j == 0 or changed[k] > FROZEN]
-        if len(frames) < MIN_FRAMES:
-            continue
-        read = softening(sharpness(luma[frames]))
-        if read is None:
-            continue
-        depth, _ = read
-        dips.append(depth)
-        windows.append((span.start, span.end, depth))
+        frames = moving_frames(media, span)  # clear of the cuts, frozen frames left out
+        depth = softening(sharpness(luma[frames])) if len(frames) >= MIN_FRAMES else None
+        if depth is not None:
+            windows.append((span.start, span.end, depth))
     if not windows:
         return [ModeScore(MODE, None)]
-    return [ModeScore(MODE, max(dips), windows=windows, detail={"shots_read": len(windows)})]
+    return [ModeScore(MODE, max(w[2] for w in windows), windows=windows, detail={"shots_read": len(windows)})]

@@ -15,7 +15,7 @@ from diagnosers.media import ClipMedia
 from diagnosers.probes.base import ModeScore, probe
 from diagnosers.probes.face_finder import Face
 from diagnosers.probes.face_tracking import face_at, face_tracks
-from diagnosers.probes.features import frame_diff, shot_spans
+from diagnosers.probes.features import moving_frames, shot_spans
 from diagnosers.probes.listeners import shot_faces
 
 MODE = "mp.robotic_movement"
@@ -31,15 +31,10 @@ MAX_PATCH = 80
 # tracker lost the face, a patch held at its last place shows the set, which does not breathe (decision 217:
 # 0.5 / 0.7 / 1.0 s scored fitting balanced accuracy 0.720 / 0.738 / 0.747).
 NEAR_S = 1.0
-# Frames this close to a cut are left out (a dissolve or the encoder's first frame of a shot).
-EDGE_S = 0.15
 # The movement is read as the standard deviation of the patch's height over windows of this many frames
 # (1.6 s at 12.5 fps: half a breath), half-overlapping; the median window is the figure's sway in the shot.
 WINDOW = 20
 MIN_FRAMES = 10
-# A frame whose picture does not change at all from the previous one (mean |diff| at or under this) is a
-# frozen picture, another fault: it is left out rather than read as stillness.
-FROZEN = 0.02
 # The camera holds still when the background (columns clear of every face, CLEAR_DX pupil separations
 # either side) changes by less than this (mean |luma difference|, first frame against last); otherwise its
 # eased move (a push, pull, pan or tilt follows a smoothstep in time) is fitted and taken out.
@@ -168,11 +163,9 @@ def rigidity(media: ClipMedia) -> list[ModeScore]:
     tracks = face_tracks(media)
     times = media.frame_times
     scale = media.luma.shape[2] / media.frames.shape[2]
-    changed = frame_diff(media)
     windows: list[tuple[float, float, float]] = []
     for span in shot_spans(media):
-        inside = np.nonzero((times >= span.start + EDGE_S) & (times <= span.end - EDGE_S))[0]
-        frames = [int(k) for j, k in enumerate(inside) if j == 0 or changed[k] > FROZEN]
+        frames = moving_frames(media, span)  # clear of the cuts, frozen frames left out
         if len(frames) < MIN_FRAMES:
             continue
         shot = shot_faces(tracks, span.start, span.end)
