@@ -226,6 +226,47 @@ def test_focus_hunt_softens_one_window_of_one_shot(tmp_path_factory, duo_clean):
     assert off(peak - 2, peak + 3) > 2 * off(after, len(frames))
 
 
+def test_wrong_shot_size_frames_its_shot_as_a_script_of_that_size_would(tmp_path_factory, duo_clean):
+    _, clean_frames, _, _ = duo_clean
+    manifest, frames, _, _ = render(tmp_path_factory, DUO, f"{QUIET}&faults=wrong_shot_size")
+    (fault,) = [f for f in manifest.faults if f.fault == "wrong_shot_size"]
+    shot = manifest.shots[fault.shot]
+    assert (fault.start, fault.end) == (shot.start, shot.end) and shot.size == fault.params["scripted_size"]
+    assert fault.params["size"] != shot.size
+    # the same picture as a clean render of a script that asks for that size there
+    shots = [s.model_dump() for s in DUO.shots]
+    shots[fault.shot]["size"] = fault.params["size"]
+    resized = Scene.model_validate(DUO.model_dump() | {"shots": shots})
+    _, asked, _, _ = render(tmp_path_factory, resized, QUIET)
+    a, b = int(np.ceil(shot.start * FPS)) + 1, int(shot.end * FPS) - 1
+    assert np.abs(frames[a:b].astype(np.int16) - asked[a:b]).mean() < 0.5
+    assert np.abs(frames[a:b].astype(np.int16) - clean_frames[a:b]).mean() > 10.0  # and not the scripted framing
+    if fault.shot:
+        assert np.array_equal(frames[:int(shot.start * FPS) - 1], clean_frames[:int(shot.start * FPS) - 1])
+
+
+def test_subject_at_edge_pushes_a_single_to_the_frame_edge(tmp_path_factory):
+    # a medium single (a close-up's face fills too much of the frame to be pushed aside)
+    shots = [s.model_dump() for s in DUO.shots]
+    shots[1]["size"] = "medium"
+    scene = Scene.model_validate(DUO.model_dump() | {"shots": shots})
+    clean, clean_frames, _, _ = render(tmp_path_factory, scene, QUIET)
+    manifest, frames, _, _ = render(tmp_path_factory, scene, f"{QUIET}&faults=subject_at_edge")
+    (fault,) = [f for f in manifest.faults if f.fault == "subject_at_edge"]
+    shot = manifest.shots[fault.shot]
+    (who,) = shot.subjects
+    scripted_x = clean.shots[fault.shot].positions[who]
+    assert abs(scripted_x - 0.5) < 0.15 and abs(fault.params["x"] - 0.5) > 0.25 and abs(shot.positions[who] - fault.params["x"]) < 1e-3
+    side = np.sign(fault.params["x"] - 0.5)
+    W = frames.shape[2]
+    a, b = int(np.ceil(shot.start * FPS)) + 1, int(shot.end * FPS) - 1
+    changed = np.abs(frames[a:b].astype(np.int16) - clean_frames[a:b]).max(axis=3).mean(axis=(0, 1)) > 20  # per column
+    cols = np.flatnonzero(changed)
+    # the figure now stands near the edge on its side: the columns that changed reach within 10 % of that edge
+    assert (cols.max() > 0.9 * W) if side > 0 else (cols.min() < 0.1 * W), (cols.min(), cols.max())
+    assert np.array_equal(frames[:int(shot.start * FPS) - 1], clean_frames[:int(shot.start * FPS) - 1])
+
+
 def test_dead_air_and_voice_swap_are_in_the_sound(tmp_path_factory, duo_clean):
     import librosa
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from generators.procedural.faults import FAULT_NAMES
 
-VERSION = "1.3.0"
+VERSION = "1.4.0"
 
 
 class ProceduralConfig(BaseModel):

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from scenes import EMOTION_AFFECT, MOOD_AFFECT, Angle, Delivery, Movement, Scene
+from generators.procedural.framing import framed_height
+from scenes import EMOTION_AFFECT, MOOD_AFFECT, Angle, Delivery, Movement, Scene, ShotSize
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,11 @@ CATALOGUE: tuple[FaultType, ...] = (
     # after unmotivated_camera, for the same reason (generator 1.3.0)
     FaultType("focus_hunt", ("ic.focus_control_failure",), "shot", "picture",
               "in one shot the focus hunts: the picture goes soft for about a second and comes back"),
+    # after focus_hunt, for the same reason (generator 1.4.0)
+    FaultType("wrong_shot_size", ("ig.shot_progression_issues",), "shot", "picture",
+              "a shot is framed at a size far from the script's (a wide where a close-up is scripted, or the reverse)"),
+    FaultType("subject_at_edge", ("ic.attention_guidance_failure",), "shot", "picture",
+              "a single pushes its character to the frame's edge, the rest of the frame empty set"),
 )
 UNMOTIVATED_MOVES = ("drift", "shake", "creep")
 BY_NAME: dict[str, FaultType] = {f.name: f for f in CATALOGUE}
@@ -172,7 +178,43 @@ def candidates(name: str, scene: Scene) -> list[dict[str, Any]]:
                 if shot.movement is Movement.static for m in UNMOTIVATED_MOVES]
     if name == "focus_hunt":
         return [{"shot": s} for s in range(n_shots)]
+    if name == "wrong_shot_size":
+        return [{"shot": s, "params": {"size": size.value}} for s in range(n_shots) for size in wrong_sizes(scene, s)]
+    if name == "subject_at_edge":  # a still single whose figure leaves the frame room to be pushed aside
+        return [{"shot": s, "params": {"side": side}} for s, shot in enumerate(scene.shots) if len(shot.subjects) == 1
+                and shot.movement in (Movement.static, Movement.handheld) and shot.size in EDGE_SIZES for side in (-1, 1)]
     raise KeyError(name)
+
+
+# Sizes whose singles a subject_at_edge fault may push aside: a close-up's face fills a third of the frame (a lean
+# moves it as far as a push could), an extreme wide's figure is a few pixels.
+EDGE_SIZES = (ShotSize.wide, ShotSize.full, ShotSize.medium, ShotSize.medium_close_up)
+# Shot sizes a wrong-size fault may frame a shot at (the extremes are left out: an extreme close-up crops the
+# face, an extreme wide makes it a few pixels).
+WRONG_SIZES = (ShotSize.wide, ShotSize.full, ShotSize.medium, ShotSize.medium_close_up, ShotSize.close_up)
+WRONG_SIZE_FACTOR = 2.5   # a wrong size makes the figures at least this much larger or smaller
+NEIGHBOUR_FACTOR = 1.3    # ... and no closer than this to a neighbouring shot of the same people (a jump cut)
+
+
+def wrong_sizes(scene: Scene, s: int) -> list[ShotSize]:
+    """Sizes shot `s` can wrongly be framed at: its figures `WRONG_SIZE_FACTOR` off the scripted size's, and not
+    within `NEIGHBOUR_FACTOR` of a neighbouring shot of the same people (that would be a jump cut). Over the
+    shoulder shots keep their front figure large whatever the size, so they are left out."""
+    shot = scene.shots[s]
+    if shot.angle is Angle.over_shoulder:
+        return []
+    scripted = framed_height(shot.size, shot)
+    neighbours = [scene.shots[k] for k in (s - 1, s + 1)
+                  if 0 <= k < len(scene.shots) and set(scene.shots[k].subjects) == set(shot.subjects)]
+    out = []
+    for size in WRONG_SIZES:
+        h = framed_height(size, shot)
+        if max(h / scripted, scripted / h) < WRONG_SIZE_FACTOR:
+            continue
+        if any(max(h / framed_height(n.size, n), framed_height(n.size, n) / h) < NEIGHBOUR_FACTOR for n in neighbours):
+            continue
+        out.append(size)
+    return out
 
 
 def plan_faults(scene: Scene, rates: dict[str, float], forced: list[str], rng: np.random.Generator,

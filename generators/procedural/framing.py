@@ -26,6 +26,16 @@ SIZES: dict[ShotSize, tuple[float, float, float]] = {
 }
 
 
+CROWD_HEIGHT = (1.8, 0.08)  # several people in a close size are squeezed in at a medium-close size
+
+
+def framed_height(size: ShotSize, shot: Shot) -> float:
+    """Figure height (frame heights) a shot framed at `size` gives its front figures."""
+    h = SIZES[size][0]
+    crowd = len(shot.subjects) >= 2 and shot.angle is not Angle.over_shoulder
+    return CROWD_HEIGHT[0] if crowd and h >= 2.0 else h
+
+
 def stage_order(scene: Scene) -> list[str]:
     """Characters left to right, as they first appear in the shots' subject lists."""
     order: list[str] = []
@@ -61,6 +71,11 @@ class ShotLayout:
     stage_side: dict[str, float] = field(default_factory=dict)
     unmotivated: str | None = None    # an unscripted camera move in a still shot: drift | shake | creep
     unmotivated_amount: float = 0.0   # its size, 0..1 (the fault's severity)
+    size: ShotSize | None = None      # the size it is framed at (None: the script's; a wrong-size fault)
+
+    @property
+    def framed_size(self) -> ShotSize:
+        return self.size or self.shot.size
 
     def positions(self) -> dict[str, float]:
         return {p.character: round(p.x, 4) for p in self.placements}
@@ -71,11 +86,12 @@ def _xs(n: int) -> list[float]:
 
 
 def layout_shot(scene: Scene, index: int, start: float, end: float, order: list[str], mirrored: bool,
-                speaker: str | None) -> ShotLayout:
+                speaker: str | None, size: ShotSize | None = None) -> ShotLayout:
+    """Where shot `index`'s subjects stand and how big, at the script's size or at `size` (a wrong-size fault)."""
     shot = scene.shots[index]
     rank = {c: i for i, c in enumerate(order)}
     side = {c: (i - (len(order) - 1) / 2) / max(1, len(order) - 1) for c, i in rank.items()}  # -0.5..0.5
-    h, top, scale = SIZES[shot.size]
+    h, top, scale = SIZES[size or shot.size]
     subjects = sorted(shot.subjects, key=lambda c: rank[c])
     placements: list[Placement] = []
     if shot.angle is Angle.over_shoulder and len(subjects) >= 2:
@@ -92,7 +108,7 @@ def layout_shot(scene: Scene, index: int, start: float, end: float, order: list[
     else:
         xs = _xs(len(subjects))
         if h >= 2.0:  # close framings of several people: squeeze them in at a medium-close size
-            h, top = 1.8, 0.08
+            h, top = CROWD_HEIGHT
         for c, x in zip(subjects, xs):
             placements.append(Placement(c, x, h, top))
     if mirrored:
@@ -103,7 +119,21 @@ def layout_shot(scene: Scene, index: int, start: float, end: float, order: list[
     horizon = eye + {Angle.high: -0.22, Angle.low: 0.25}.get(shot.angle, 0.0)
     cam_x = float(np.mean([side[p.character] for p in placements])) * 0.9
     return ShotLayout(index, shot, start, end, placements, horizon, scale, cam_x, mirrored,
-                      stage_side={c: (-s if mirrored else s) for c, s in side.items()})
+                      stage_side={c: (-s if mirrored else s) for c, s in side.items()}, size=size)
+
+
+EDGE_HEAD_RADII = 2.2  # a figure pushed aside keeps its head this many head radii inside the frame ...
+EDGE_MAX_OFFSET = 0.38  # ... and its centre at most this far (frame widths) from the frame's centre
+
+
+def push_to_edge(layout: ShotLayout, direction: float, amount: float, aspect: float) -> None:
+    """Move a single's figure toward the frame's left (-1) or right (+1) edge, `amount` (0..1) of the way from
+    where it stands to `EDGE_MAX_OFFSET` from the centre or `EDGE_HEAD_RADII` head radii from the edge, whichever
+    is nearer the centre (`aspect`: frame height / width)."""
+    p = layout.placements[0]
+    head = 0.078 * p.h * aspect  # head radius in frame widths (`figure.head_box`)
+    edge = 0.5 + direction * min(EDGE_MAX_OFFSET, 0.5 - EDGE_HEAD_RADII * head)
+    p.x = p.x + amount * (edge - p.x)
 
 
 def camera_at(layout: ShotLayout, t: float, handheld_phase: float = 0.0) -> tuple[float, float, float]:

@@ -43,7 +43,7 @@ class Painter:
         self._designs = designs
         for layout, design, look in zip(layouts, designs, looks):
             plate = paint_plate(design, width, height, layout.set_scale, layout.horizon * height, layout.cam_x,
-                                blur=BLUR.get(layout.shot.size, 0.0))
+                                blur=BLUR.get(layout.framed_size, 0.0))
             art = ShotArt(layout, plate, look, None)
             if layout.shot.movement is Movement.static and layout.jump_at is None and layout.unmotivated is None:
                 art.static_bg = self._background(plate, 1.0, 0.0, 0.0)
@@ -85,7 +85,7 @@ class Painter:
         layout, W, H = art.layout, self.W, self.H
         if self.repaint_every_frame:
             plate = paint_plate(self._designs[layout.index], W, H, layout.set_scale, layout.horizon * H, layout.cam_x,
-                                blur=BLUR.get(layout.shot.size, 0.0))
+                                blur=BLUR.get(layout.framed_size, 0.0))
             art = ShotArt(layout, plate, art.looks, None)
         t = k / self.fps
         zoom, dx, dy = camera_at(layout, t, handheld_phase=layout.index * 1.7)

@@ -25,7 +25,7 @@ from generators.procedural.faults import (
     PlannedFault,
     plan_faults,
 )
-from generators.procedural.framing import ShotLayout, layout_shot, stage_order
+from generators.procedural.framing import ShotLayout, layout_shot, push_to_edge, stage_order
 from generators.procedural.grade import (
     Grade,
     blend,
@@ -39,11 +39,12 @@ from generators.procedural.painter import Painter
 from generators.procedural.performance import perform
 from generators.procedural.sound import Soundtrack, build_soundtrack
 from generators.procedural.stage import SetDesign, design_set, drifted
-from scenes import Scene
+from scenes import Scene, ShotSize
 from storage import ComponentSpec, content_key, sha256_file
 
 DRIFT_START = 0.35  # mood drift starts at this share of the clip
 FOCUS_HALF_S = 0.8  # half the longest focus hunt (focus_hunt fault)
+EDGE_PUSH = (0.7, 0.3)  # a subject_at_edge fault moves its figure 0.7 + 0.3 × severity of the way to the edge
 
 
 class ProceduralGenerator:
@@ -123,11 +124,19 @@ class ProceduralGenerator:
         axis = plan.get("axis_jump")
         jump = plan.get("jump_cut")
         wander = plan.get("unmotivated_camera")
+        resized = plan.get("wrong_shot_size")
+        pushed = plan.get("subject_at_edge")
         out: list[ShotLayout] = []
         for s, span in enumerate(sound.timeline.shots):
             shot = scene.shots[s]
             speaker = owners[shot.lines[0]] if shot.lines else None
-            lay = layout_shot(scene, s, span.start, span.end, order, mirrored=axis is not None and axis.shot == s, speaker=speaker)
+            size = ShotSize(resized.params["size"]) if resized is not None and resized.shot == s else None
+            lay = layout_shot(scene, s, span.start, span.end, order, mirrored=axis is not None and axis.shot == s,
+                              speaker=speaker, size=size)
+            if pushed is not None and pushed.shot == s:  # toward the figure's own side; from the centre, the drawn side
+                x = lay.placements[0].x
+                direction = float(np.sign(x - 0.5)) if abs(x - 0.5) > 1e-3 else float(pushed.params["side"])
+                push_to_edge(lay, direction, EDGE_PUSH[0] + EDGE_PUSH[1] * pushed.severity, self.config.height / self.config.width)
             if jump is not None and jump.shot == s:
                 lay.jump_at = round(span.start + 0.5 * (span.end - span.start), 3)
             if wander is not None and wander.shot == s:
@@ -224,8 +233,10 @@ class ProceduralGenerator:
             params["gap_s"] = round(line.start - lines[f.line - 1].end, 3)
         elif f.name == "mood_drift":
             span = (dur * DRIFT_START, dur)
-        elif f.name in ("axis_jump", "robotic_movement", "unmotivated_camera"):
+        elif f.name in ("axis_jump", "robotic_movement", "unmotivated_camera", "wrong_shot_size", "subject_at_edge"):
             span = (layouts[f.shot].start, layouts[f.shot].end)
+            if f.name == "subject_at_edge":
+                params["x"] = round(layouts[f.shot].placements[0].x, 3)
         elif f.name == "jump_cut":
             at = layouts[f.shot].jump_at
             span = (at, min(layouts[f.shot].end, at + 0.5))
@@ -267,6 +278,8 @@ class ProceduralGenerator:
             return {"scene_mood": scene.atmosphere.mood.value}
         if f.name == "jump_cut":
             return {"zoom": 1.1, "shift": 0.035}
+        if f.name == "wrong_shot_size":
+            return {"scripted_size": scene.shots[f.shot].size.value}
         return {}
 
 
