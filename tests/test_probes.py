@@ -19,13 +19,13 @@ from taxonomy.items import Format
 from taxonomy.qa import drama_items, scene_items
 
 SCENE = "kitchen-quarrel"
+EDGE_SCENE = "kitchen-morning"
 
 
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory) -> dict[str, tuple[Path, object]]:
     from generators import build_generator
 
-    scene = load_suite("mini").scene(SCENE)
     out = {}
     for name, spec in {
         "clean": "procedural:clean",
@@ -37,9 +37,13 @@ def rendered(tmp_path_factory) -> dict[str, tuple[Path, object]]:
         "robotic": "procedural?faults=robotic_movement",
         "wandering": "procedural?faults=unmotivated_camera",
         "focus": "procedural?faults=focus_hunt",
+        "resized": "procedural?faults=wrong_shot_size",
+        # on EDGE_SCENE: SCENE's singles are a close-up and a push-in, which the fault leaves alone
+        "edge": "procedural?faults=subject_at_edge",
+        "clean_edge": "procedural:clean",
     }.items():
         work = tmp_path_factory.mktemp(name)
-        r = build_generator(spec).render(scene, 3, work)
+        r = build_generator(spec).render(load_suite("mini").scene(EDGE_SCENE if "edge" in name else SCENE), 3, work)
         out[name] = (r.video_path, r.manifest)
     return out
 
@@ -49,8 +53,8 @@ def judge():
     return build_judge("probes")
 
 
-def _media(judge, path) -> ClipMedia:
-    return ClipMedia.open(path, load_suite("mini").scene(SCENE), **judge.media_options)
+def _media(judge, path, scene_id: str = SCENE) -> ClipMedia:
+    return ClipMedia.open(path, load_suite("mini").scene(scene_id), **judge.media_options)
 
 
 def _by_mode(items, verdicts, fmt=Format.yes_no):
@@ -199,10 +203,15 @@ def test_jump_cut_is_found_where_it_was_injected(rendered, judge):
     ("ic.camera_motivation_issues", "wandering", "unmotivated_camera", 15.0, 25.0),
     # the share of a shot's fine detail lost at its softest: talking and gesturing ~0.1, a focus hunt 0.45+
     ("ic.focus_control_failure", "focus", "focus_hunt", 0.25, 0.4),
+    # |log| of the front face's size over the scripted size's usual one: as scripted ~0.1, a wide framed medium-close 1.1
+    ("ig.shot_progression_issues", "resized", "wrong_shot_size", 0.3, 0.6),
+    # a single's face from the frame's centre (frame widths): on its side ~0.1, pushed to the edge 0.25+
+    ("ic.attention_guidance_failure", "edge", "subject_at_edge", 0.15, 0.2),
 ])
 def test_a_shot_fault_reads_over_the_clean_clip_and_in_its_shot(rendered, judge, mode, clip, fault_name, clean_under, fault_over):
-    clean = measure_all(_media(judge, rendered["clean"][0]), {mode})[mode]
-    faulty = measure_all(_media(judge, rendered[clip][0]), {mode})[mode]
+    scene_id = rendered[clip][1].scene
+    clean = measure_all(_media(judge, rendered["clean_edge" if scene_id == EDGE_SCENE else "clean"][0], scene_id), {mode})[mode]
+    faulty = measure_all(_media(judge, rendered[clip][0], scene_id), {mode})[mode]
     (fault,) = [f for f in rendered[clip][1].faults if f.fault == fault_name]
     assert clean.score < clean_under and faulty.score > fault_over, (clean.score, faulty.score, fault.params)
     start, end, _ = max(faulty.windows, key=lambda w: w[2])

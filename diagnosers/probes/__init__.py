@@ -19,6 +19,7 @@ from diagnosers.probes import (  # noqa: F401  (registers the probes)
     cuts,
     faces,
     focus,
+    framing,
     grade,
     listeners,
     picture,

@@ -1,4 +1,4 @@
-"""Cut grammar probes: jump cuts (30-degree rule) and shot progression against the script."""
+"""Cut grammar: jump cuts (30-degree rule). Shot sizes against the script are read by `framing`."""
 
 from __future__ import annotations
 
@@ -6,34 +6,25 @@ import numpy as np
 
 from diagnosers.media import ClipMedia
 from diagnosers.probes.base import ModeScore, probe
-from diagnosers.probes.features import gray, neighbour_medians, shot_spans
+from diagnosers.probes.features import gray, neighbour_medians
 
 
-@probe("cuts", ("ig.30_degree_rule_violation", "ig.shot_progression_issues"))
+@probe("cuts", ("ig.30_degree_rule_violation",))
 def cut_grammar(media: ClipMedia) -> list[ModeScore]:
-    """Cuts and jump cuts.
-
-    - 30-degree rule: at every picture-change spike (cuts included), how much of the change a
-      zoom (1.05-1.2×, either way) plus a shift explains: 1 − residual after the best such warp
-      over the raw difference (decision 055), times 1 − (luminance-histogram change across the
-      spike) / 0.4: a jump cut between near-identical framings is almost fully explained and keeps
-      the picture's tones (histogram change 0.04–0.10), while a cut to another set-up that a warp
-      happens to explain (a wide pan cut to a plain backdrop) changes them (0.2–0.56; decision 096).
-      The clip score is the largest such value.
-    - shot progression: |number of detected shots − number of scripted shots|.
+    """Jump cuts (30-degree rule): at every picture-change spike (cuts included), how much of the change a
+    zoom (1.05-1.2×, either way) plus a shift explains: 1 − residual after the best such warp over the raw
+    difference (decision 055), times 1 − (luminance-histogram change across the spike) / 0.4: a jump cut
+    between near-identical framings is almost fully explained and keeps the picture's tones (histogram
+    change 0.04–0.10), while a cut to another set-up that a warp happens to explain (a wide pan cut to a
+    plain backdrop) changes them (0.2–0.56; decision 096). The clip score is the largest such value.
     """
-    scene = media.scene
     jump, windows = 0.0, []
     for i, gain, tones in picture_jumps(media):
         t = float(media.frame_times[i])
         score = gain * max(0.0, 1.0 - tones / TONE_CHANGE)
         jump = max(jump, score)
         windows.append((t - 0.5, t + 0.5, score))
-    progression = abs(len(shot_spans(media)) - len(scene.shots))
-    return [
-        ModeScore("ig.30_degree_rule_violation", jump, windows=windows),
-        ModeScore("ig.shot_progression_issues", float(progression), detail={"detected_shots": len(shot_spans(media))}),
-    ]
+    return [ModeScore("ig.30_degree_rule_violation", jump, windows=windows)]
 
 
 TONE_CHANGE = 0.4  # luminance-histogram change (L1/2) at which a cut stops counting as a jump cut
