@@ -63,8 +63,9 @@ def framed_faces(media: ClipMedia, span: tuple[float, float], expected: float) -
 
 
 def shot_framings(media: ClipMedia) -> list[dict | None]:
-    """Per scripted shot: its span, the median front-face size and x, and how many samples read them
-    (None: no span, or fewer than `MIN_SAMPLES` sampled times with a face)."""
+    """Per scripted shot: its span, the median size and x of its faces nearest the scripted size
+    (`framed_faces`), their errors, and how many samples read them (None: no span, or fewer than
+    `MIN_SAMPLES` sampled times with a face)."""
 
     def compute(m: ClipMedia) -> list[dict | None]:
         out: list[dict | None] = []
@@ -83,7 +84,7 @@ def shot_framings(media: ClipMedia) -> list[dict | None]:
 
 @probe("framing", (PROGRESSION, ATTENTION))
 def framing(media: ClipMedia) -> list[ModeScore]:
-    """Shot sizes and a single's framing, from the front face in each scripted shot (`shot_framings`).
+    """Shot sizes and a single's framing, from the faces in each scripted shot (`shot_framings`).
 
     - shot progression: per shot, |log(the face's pupil separation / the scripted size's usual one)|
       (`FACE_SPAN`): 0 = framed as scripted, 0.69 = faces twice or half the size. Score: the largest.
