@@ -1,6 +1,6 @@
 """Probe diagnosis time over pure PyAV decode time of the same clips (goal <= 2.0).
 
-    .venv/bin/python benchmarks/diagnose.py [--clips 6] [--suite mini] [--store DIR]
+    .venv/bin/python benchmarks/diagnose.py [--clips 6] [--suite mini] [--store DIR] [--parts]
 
 Renders (or reuses) clips with `procedural:random`, then for each clip times
 (a) a pure PyAV decode: every video frame and audio frame of the file decoded, nothing else, and
@@ -8,7 +8,9 @@ Renders (or reuses) clips with `procedural:random`, then for each clip times
 Both run in this process, one clip after the other, best of `--repeat` runs each. Wall time is
 the measure; the process CPU time of each (all threads) and the load average are printed beside it,
 since on a shared machine wall time grows with other people's load. `MTAVG_PROBE_THREADS=1` measures
-the judge on one thread (decision 102).
+the judge on one thread (decision 102). `--parts` also times, on fresh media of the same clips, the
+shared parts every run needs whatever the probes (our decode, Silero speech probabilities, face tracks,
+the line aligner plus Resemblyzer embeddings), each over the pure decode: the floor of the ratio.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def main() -> None:
     parser.add_argument("--suite", default="mini")
     parser.add_argument("--store", default=None, help="store folder (default: a temporary one)")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--parts", action="store_true", help="also time the shared parts (decode, speech, faces, voices)")
     args = parser.parse_args()
 
     from diagnosers import build_judge
@@ -90,6 +93,39 @@ def main() -> None:
     print(f"cpu time (all threads): pure decode {decode_cpu:.2f} s, probe diagnosis {probe_cpu:.2f} s, ratio {probe_cpu / decode_cpu:.2f}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"probe diagnosis / pure decode = {probe_s / decode_s:.2f} (goal <= 2.0)")
+    if args.parts:
+        parts = time_parts([(store.local_path(ref.video_key), suite.scene(sid)) for (sid, _), ref in zip(plan, refs)],
+                           judge.media_options, args.repeat)
+        print("shared parts over pure decode (best of each, summed over the clips): "
+              + ", ".join(f"{name} {t / decode_s:.2f}" for name, t in parts.items())
+              + f"; together {sum(parts.values()) / decode_s:.2f}")
+
+
+def time_parts(clips: list, media_options: dict, repeat: int) -> dict[str, float]:
+    """Seconds of each shared part, best of `repeat` per clip on fresh media, summed over the clips."""
+    from diagnosers.media import ClipMedia
+    from diagnosers.probes.face_tracking import face_tracks
+    from diagnosers.probes.features import speech_probs
+    from diagnosers.probes.voice import line_embeddings
+
+    steps = {
+        "our decode": lambda m: (m.frames, m.audio, m.luma),
+        "silero speech": speech_probs,
+        "face tracks": face_tracks,
+        "aligner + resemblyzer": line_embeddings,
+    }
+    total = dict.fromkeys(steps, 0.0)
+    for path, scene in clips:
+        best = dict.fromkeys(steps, float("inf"))
+        for _ in range(repeat):
+            media = ClipMedia.open(path, scene, **media_options)
+            for name, step in steps.items():  # in order: each later step reuses the earlier ones' features
+                t = time.perf_counter()
+                step(media)
+                best[name] = min(best[name], time.perf_counter() - t)
+        for name in steps:
+            total[name] += best[name]
+    return total
 
 
 if __name__ == "__main__":
