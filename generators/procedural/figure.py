@@ -15,6 +15,7 @@ MOUTH_DARK = (95, 22, 32)
 LIPS = (150, 62, 66)
 EYE_WHITE = (245, 245, 240)
 PUPIL = (25, 20, 20)
+HEAD_RX, HEAD_RY = 0.078, 0.095  # head radii across and up, in units of the figure's height
 
 
 @dataclass
@@ -51,7 +52,7 @@ def head_box(p: Pose) -> tuple[float, float, float, float]:
     h = p.h * p.look.height
     dy = 0.17 * h * p.sit
     shoulder_y = p.feet_y - 0.80 * h + dy
-    return p.cx + p.lean * h, shoulder_y - 0.105 * h + p.nod * h, 0.078 * h, 0.095 * h
+    return p.cx + p.lean * h, shoulder_y - 0.105 * h + p.nod * h, HEAD_RX * h, HEAD_RY * h
 
 
 def mouth_centre(p: Pose) -> tuple[float, float, float]:
@@ -183,7 +184,7 @@ def draw_back_view(img: np.ndarray, cx: float, top_y: float, h: float, look: Loo
     hair_src = look.hair if look.hair_style != "bald" else look.skin
     hair, rim = _shade(hair_src, 0.75), _shade(hair_src, 1.25)
     top, skin = _shade(look.top, 0.7), _shade(look.skin, 0.7)
-    rx, ry = 0.078 * h, 0.095 * h
+    rx, ry = HEAD_RX * h, HEAD_RY * h
     hy = top_y + ry
     cv2.ellipse(img, _pt(cx, hy + 2.3 * ry), (int(rx * 2.8), int(ry * 1.5)), 0, 180, 360, top, -1, AA)
     cv2.rectangle(img, _pt(cx - rx * 2.8, hy + 2.3 * ry), _pt(cx + rx * 2.8, hy + 6 * ry), top, -1)

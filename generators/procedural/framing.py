@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from generators.procedural.figure import HEAD_RX
 from scenes import Angle, Movement, Scene, Shot, ShotSize
 
 # figure height (in frame heights), head-top position, set scale (world -> frame)
@@ -131,7 +132,7 @@ def push_to_edge(layout: ShotLayout, direction: float, amount: float, aspect: fl
     where it stands to `EDGE_MAX_OFFSET` from the centre or `EDGE_HEAD_RADII` head radii from the edge, whichever
     is nearer the centre (`aspect`: frame height / width)."""
     p = layout.placements[0]
-    head = 0.078 * p.h * aspect  # head radius in frame widths (`figure.head_box`)
+    head = HEAD_RX * p.h * aspect  # head radius in frame widths
     edge = 0.5 + direction * min(EDGE_MAX_OFFSET, 0.5 - EDGE_HEAD_RADII * head)
     p.x = p.x + amount * (edge - p.x)
 
