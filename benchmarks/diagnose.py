@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/diagnose.py [--clips 6] [--suite mini] [--store DIR] [--parts]
 
-Renders (or reuses) clips with `procedural:random`, then for each clip times
+Renders (or reuses) clips with `procedural:random` (`--generator`), then for each clip times
 (a) a pure PyAV decode: every video frame and audio frame of the file decoded, nothing else, and
 (b) the probe judge answering all the clip's items from the file (its own decode included).
 Both run in this process, one clip after the other, best of `--repeat` runs each. Wall time is
@@ -11,6 +11,11 @@ since on a shared machine wall time grows with other people's load. `MTAVG_PROBE
 the judge on one thread (decision 102). `--parts` also times, on fresh media of the same clips, the
 shared parts every run needs whatever the probes (our decode, Silero speech probabilities, face tracks,
 the line aligner plus Resemblyzer embeddings), each over the pure decode: the floor of the ratio.
+
+The ratio depends on the picture size: the judge reads every clip at 320x180 (plus a 640-wide luma), so
+its own work hardly grows with the source while the pure decode grows with its pixels. `--sizes
+640x360,1280x720,1920x1080` renders the same scenes and seeds at each size (the generator's `width` and
+`height`) and prints one ratio per size (decision 223); the default is the generator's own size.
 """
 
 from __future__ import annotations
@@ -45,18 +50,47 @@ def main() -> None:
     parser.add_argument("--store", default=None, help="store folder (default: a temporary one)")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--parts", action="store_true", help="also time the shared parts (decode, speech, faces, voices)")
+    parser.add_argument("--generator", default="procedural:random", help="generator spec the clips are rendered with")
+    parser.add_argument("--sizes", default=None, help="comma-separated WxH picture sizes, each rendered and timed "
+                        "(e.g. 640x360,1280x720,1920x1080); default: the generator's own")
     args = parser.parse_args()
+    sizes = [_size(s) for s in args.sizes.split(",")] if args.sizes else [None]
+    store_url = args.store or tempfile.mkdtemp(prefix="mtavg-bench-")
+    ratios = []
+    for size in sizes:
+        spec = args.generator if size is None else _sized(args.generator, *size)
+        if len(sizes) > 1:
+            print(f"== {spec}")
+        ratios.append((spec, measure(spec, store_url, args)))
+    if len(sizes) > 1:
+        print("probe diagnosis / pure decode by picture size (goal <= 2.0): "
+              + ", ".join(f"{'x'.join(map(str, size))} {r:.2f}" for size, (_, r) in zip(sizes, ratios)))
 
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"--sizes: {text!r} is not WIDTHxHEIGHT (e.g. 1280x720)") from None
+    return w, h
+
+
+def _sized(spec: str, width: int, height: int) -> str:
+    """The generator spec with its picture size set (`procedural:random?width=1280&height=720`)."""
+    return f"{spec}{'&' if '?' in spec else '?'}width={width}&height={height}"
+
+
+def measure(spec: str, store_url: str, args: argparse.Namespace) -> float:
+    """Render (or reuse) the clips with `spec`, print per-clip and total timings; the total ratio."""
     from diagnosers import build_judge
     from diagnosers.media import ClipMedia
     from flows.work import render_clip, store_for, suite_for
     from taxonomy.items import Format
     from taxonomy.qa import scene_items
 
-    store_url = args.store or tempfile.mkdtemp(prefix="mtavg-bench-")
     suite = suite_for(args.suite)
     plan = [(suite.scenes[k % len(suite.scenes)].id, 500 + k // len(suite.scenes)) for k in range(args.clips)]
-    refs = [render_clip("procedural:random", args.suite, sid, seed, store_url) for sid, seed in plan]
+    refs = [render_clip(spec, args.suite, sid, seed, store_url) for sid, seed in plan]
     store = store_for(store_url)
     judge = build_judge("probes")
     # warm the models (silero, resemblyzer) so one-off loading is not charged to the first clip
@@ -99,6 +133,7 @@ def main() -> None:
         print("shared parts over pure decode (best of each, summed over the clips): "
               + ", ".join(f"{name} {t / decode_s:.2f}" for name, t in parts.items())
               + f"; together {sum(parts.values()) / decode_s:.2f}")
+    return probe_s / decode_s
 
 
 def time_parts(clips: list, media_options: dict, repeat: int) -> dict[str, float]:

@@ -141,13 +141,13 @@ def _decode_pass(path: Path, fps: float, size: tuple[int, int], luma_width: int 
                     if slot >= len(buffer):
                         buffer = _grown(buffer, slot + 1)
                         luma = _grown(luma, len(buffer)) if luma is not None else None
-                    buffer[next_slot] = to_rgb(frame, width, height)
-                    # Fill skipped slots (source slower than `fps`) with the same picture so
-                    # frame i always sits at i/fps.
-                    buffer[next_slot + 1: slot + 1] = buffer[next_slot]
                     if luma is not None:
                         luma[next_slot] = _to_luma(frame, *luma_size)
                         luma[next_slot + 1: slot + 1] = luma[next_slot]
+                    buffer[next_slot] = to_rgb(frame, width, height, luma[next_slot] if luma is not None else None)
+                    # Fill skipped slots (source slower than `fps`) with the same picture so
+                    # frame i always sits at i/fps.
+                    buffer[next_slot + 1: slot + 1] = buffer[next_slot]
                     next_slot = count = slot + 1
         except av.error.FFmpegError as exc:
             if not count:
@@ -192,7 +192,7 @@ def _plane(plane: Any) -> np.ndarray:
     return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
 
 
-def to_rgb(frame: Any, width: int, height: int) -> np.ndarray:
+def to_rgb(frame: Any, width: int, height: int, luma: np.ndarray | None = None) -> np.ndarray:
     """An RGB array of the frame at (width, height).
 
     For the usual yuv420p stream shrunk to at most its chroma size (640x360 -> 320x180), the luma
@@ -200,6 +200,11 @@ def to_rgb(frame: Any, width: int, height: int) -> np.ndarray:
     have (or are area-averaged to) that size: about 10x cheaper than converting every full-size
     pixel and shrinking the RGB picture, and the same values up to rounding (decision 101). Other
     pixel formats and sizes go through OpenCV's full conversion or swscale.
+
+    `luma`, the frame's luma plane already shrunk to a whole multiple of (width, height) (the detail
+    luma of a 720p or 1080p source), is shrunk on instead of the full plane: the same area average up
+    to rounding, at a third of the cost on 1080p (decision 223). At the source's own size it is the
+    plane itself, so nothing changes there.
     """
     import cv2
 
@@ -207,6 +212,8 @@ def to_rgb(frame: Any, width: int, height: int) -> np.ndarray:
         if width <= frame.width // 2 and height <= frame.height // 2:
             y, u, v = (_plane(p) for p in frame.planes[:3])
             size = (width, height)
+            if luma is not None and _whole_multiple(luma.shape, (height, width)):
+                y = luma
             y = cv2.resize(y, size, interpolation=cv2.INTER_AREA)
             if u.shape != (height, width):
                 u = cv2.resize(u, size, interpolation=cv2.INTER_AREA)
@@ -217,6 +224,11 @@ def to_rgb(frame: Any, width: int, height: int) -> np.ndarray:
             rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
         return rgb
     return frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="FAST_BILINEAR")
+
+
+def _whole_multiple(shape: tuple[int, ...], of: tuple[int, int]) -> bool:
+    """Whether a (h, w) plane is a whole multiple of (h, w) in both directions (an exact area average)."""
+    return shape[0] % of[0] == 0 and shape[1] % of[1] == 0 and shape[0] // of[0] == shape[1] // of[1]
 
 
 def _constant_period(stream: Any) -> float | None:

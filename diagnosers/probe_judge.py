@@ -298,9 +298,10 @@ class ProbeJudge:
         """Run the probes these items need on a few threads before the items read them (decision 102).
 
         Only the order and the threads change: every probe and feature is still computed once per
-        clip through `media.feature`, so the answers are those of the sequential path. Two warm-up
-        lanes start first, the sound (decode, silero) and the picture (decode, luma, statistics), so
-        that the two halves of the clip are decoded and measured side by side; then the probes.
+        clip through `media.feature`, so the answers are those of the sequential path. Two lanes
+        start first, the sound (decode, silero, then the probes and features that read only the sound:
+        decision 223) and the picture (decode, luma, statistics), so that the two halves of the clip
+        are decoded and measured side by side; then the other probes.
         A failure is left for the item that needs it to meet (and report) again.
         """
         threads = probe_threads()
@@ -312,9 +313,8 @@ class ProbeJudge:
                 modes.update(m for m in item.modes if m)
                 modes.update(o.mode for o in item.options if o.mode)
         modes &= self.measured
-        tasks: list[Callable[[], Any]] = [lambda: features.speech_probs(media), lambda: features.picture_stats(media)]
-        tasks += [(lambda p=p: p.measure(media)) for p in PROBES if modes.intersection(p.modes)]
-        if len(tasks) <= 2:
+        wanted = [p for p in PROBES if modes.intersection(p.modes)]
+        if not wanted:
             return
 
         def attempt(task: Callable[[], Any]) -> None:
@@ -323,6 +323,14 @@ class ProbeJudge:
             except Exception as exc:  # noqa: BLE001 - the item that needs it gets the error verdict
                 log.debug("probe prefetch on %s failed: %s", media, exc)
 
+        def sound_lane() -> None:
+            # while the other lane decodes the picture: what needs only the sound (decision 223)
+            attempt(lambda: features.speech_probs(media))
+            for p in wanted:
+                attempt(lambda p=p: p.measure_sound(media))
+
+        tasks: list[Callable[[], Any]] = [sound_lane, lambda: features.picture_stats(media)]
+        tasks += [(lambda p=p: p.measure(media)) for p in wanted if not p.sound_only]
         list(pool(threads).map(attempt, tasks))
 
     # protocol -------------------------------------------------------------------------------

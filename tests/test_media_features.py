@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from diagnosers.decode import to_rgb
+from diagnosers.decode import _to_luma, to_rgb
 from diagnosers.media import SAMPLE_RATE, ClipMedia
 from diagnosers.probes import features
 
@@ -112,6 +112,23 @@ def test_plane_conversion_matches_full_size_conversion():
     assert to_rgb(frame, 320, 180).shape == (180, 320, 3)
 
 
+def test_plane_conversion_from_a_finer_luma_matches_the_full_plane():
+    """A 720p frame shrunk through its 640x360 detail luma gives the picture of shrinking its own plane."""
+    import av
+    import cv2
+
+    rng = np.random.default_rng(3)
+    base = cv2.resize(rng.integers(30, 220, (9, 16, 3), dtype=np.uint8), (1280, 720), interpolation=cv2.INTER_CUBIC)
+    base[300:420, 500:780] = rng.integers(0, 255, (120, 280, 3), dtype=np.uint8)  # fine detail the two paths average
+    frame = av.VideoFrame.from_ndarray(base, format="rgb24").reformat(format="yuv420p")
+    luma = _to_luma(frame, 640, 360)
+    diff = np.abs(to_rgb(frame, 320, 180, luma).astype(int) - to_rgb(frame, 320, 180).astype(int))
+    assert diff.max() <= 3 and diff.mean() < 0.6
+    # a luma that is no whole multiple of the output is not used
+    odd = _to_luma(frame, 480, 270)
+    assert np.array_equal(to_rgb(frame, 320, 180, odd), to_rgb(frame, 320, 180))
+
+
 def test_different_features_compute_side_by_side():
     """Per-feature locks: a feature may wait on another thread's feature without deadlock."""
     media = ClipMedia.from_arrays(np.zeros((2, 8, 8, 3), np.uint8), np.zeros(1600, np.float32), fps=1.0)
@@ -144,6 +161,29 @@ def test_sound_decodes_without_the_picture(tmp_path):
     assert len(media.audio) == pytest.approx(2.0 * SAMPLE_RATE, abs=1600)
     assert not media.decoded  # the picture is decoded on first use only
     assert media.duration_s == pytest.approx(2.0, abs=0.1) and media.decoded
+
+
+def test_sound_lane_probes_never_read_the_picture(tmp_path):
+    """What a probe declares computable from the sound alone (`sound_only`, `sound_features`) computes on a
+    clip whose picture cannot be decoded: the judge runs it while the picture decodes (decision 223)."""
+    from diagnosers import build_judge
+    from diagnosers.probes import PROBES
+    from generators import build_generator
+    from scenes import load_suite
+
+    scene = load_suite("mini").scene("kitchen-quarrel")
+    clip = build_generator("procedural").render(scene, 5, tmp_path).video_path
+    media = ClipMedia.open(clip, scene, **build_judge("probes").media_options)
+
+    def no_picture():
+        raise AssertionError("a sound-lane probe read the picture")
+
+    media._decode_video = no_picture
+    lane = [p for p in PROBES if p.sound_only or p.sound_features]
+    assert {"turns", "delivery", "cues", "voices"} <= {p.name for p in lane}
+    for p in lane:
+        p.measure_sound(media)
+    assert not media.decoded and media.has_feature("line_embeddings") and media.has_feature("probe:turns")
 
 
 def test_judge_answers_alike_on_one_thread_and_on_two(monkeypatch, tmp_path):

@@ -39,11 +39,26 @@ class Probe(Protocol):
 
 @dataclass(frozen=True)
 class FunctionProbe:
-    """A probe made from a function `media -> list[ModeScore]`; its docstring says what it measures."""
+    """A probe made from a function `media -> list[ModeScore]`; its docstring says what it measures.
+
+    `sound_only`: it reads the sound and the script, never the picture; `sound_features`: the parts of
+    it that do (features `media -> value`). The judge computes those on its sound lane while the
+    picture is still being decoded (decision 223); they change when things are computed, not what.
+    """
 
     name: str
     modes: tuple[str, ...]
     fn: Callable[[ClipMedia], list[ModeScore]]
+    sound_only: bool = False
+    sound_features: tuple[Callable[[ClipMedia], Any], ...] = ()
+
+    def measure_sound(self, media: ClipMedia) -> None:
+        """What of this probe can be computed from the sound alone: all of it, or its `sound_features`."""
+        if self.sound_only:
+            self.measure(media)
+            return
+        for feature in self.sound_features:
+            feature(media)
 
     def measure(self, media: ClipMedia) -> list[ModeScore]:
         return media.feature(f"probe:{self.name}", self.fn)
@@ -56,11 +71,12 @@ class FunctionProbe:
 PROBES: list[FunctionProbe] = []
 
 
-def probe(name: str, modes: tuple[str, ...]) -> Callable[[Callable[[ClipMedia], list[ModeScore]]], FunctionProbe]:
-    """Register a probe function covering `modes`."""
+def probe(name: str, modes: tuple[str, ...], *, sound_only: bool = False,
+          sound_features: tuple[Callable[[ClipMedia], Any], ...] = ()) -> Callable[[Callable[[ClipMedia], list[ModeScore]]], FunctionProbe]:
+    """Register a probe function covering `modes` (`sound_only`, `sound_features`: see `FunctionProbe`)."""
 
     def deco(fn: Callable[[ClipMedia], list[ModeScore]]) -> FunctionProbe:
-        p = FunctionProbe(name, modes, fn)
+        p = FunctionProbe(name, modes, fn, sound_only, tuple(sound_features))
         PROBES.append(p)
         return p
 

@@ -356,7 +356,7 @@ def fit_cue_reference(samples: Iterable[tuple], out: Path = MODEL) -> dict:
     return models
 
 
-@probe("cues", ("sd.missing_scripted_sound",))
+@probe("cues", ("sd.missing_scripted_sound",), sound_only=True)
 def scripted_sounds(media: ClipMedia) -> list[ModeScore]:
     """Per line with a sound cue, how far the clip's loudest moments near the cue's expected time, in
     the readings fitted for that kind of sound, fall under a played cue's (`cue_strengths`,

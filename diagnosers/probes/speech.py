@@ -25,7 +25,8 @@ DROPOUT_PART = (0.15, 0.95)
 NEIGHBOUR_SHARE = 0.3
 
 
-@probe("turns", ("ip.reaction_timing_failure", "ip.dialogue_turn_taking_failure", "sf.audio_dropout", "dp.dialogue_content_deviation"))
+@probe("turns", ("ip.reaction_timing_failure", "ip.dialogue_turn_taking_failure", "sf.audio_dropout", "dp.dialogue_content_deviation"),
+       sound_only=True)
 def turns(media: ClipMedia) -> list[ModeScore]:
     """Line slots from the script-driven aligner (`align_lines`, decision 087) read against the script.
 

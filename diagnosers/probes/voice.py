@@ -134,7 +134,7 @@ def delivery_mode_scores(media: ClipMedia) -> dict[int, float]:
     return out
 
 
-@probe("delivery", ("dp.speech_mode_confusion", "ep.vocal_emotional_delivery_failure"))
+@probe("delivery", ("dp.speech_mode_confusion", "ep.vocal_emotional_delivery_failure"), sound_only=True)
 def delivery(media: ClipMedia) -> list[ModeScore]:
     """Per line: level, tilt and voicing against the scripted delivery; prosody against the emotion.
 
@@ -223,7 +223,7 @@ def mouth_evidence(media: ClipMedia) -> dict[int, float]:
     return media.feature("voice:mouth_evidence", compute)
 
 
-@probe("voices", ("dp.speaker_identity_error",))
+@probe("voices", ("dp.speaker_identity_error",), sound_features=(line_embeddings,))
 def voices(media: ClipMedia) -> list[ModeScore]:
     """Voice identity per line against the characters the script puts in the line's shot.
 
