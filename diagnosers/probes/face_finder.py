@@ -40,6 +40,21 @@ FINE_BELOW_DX = 16.0
 RELOCATE_ACROSS, RELOCATE_UP = 0.3, 0.15  # how far a followed pupil is looked for (units of dx; `_pupil_near`)
 
 
+def _colour_distance(diff: np.ndarray) -> np.ndarray:
+    """Euclidean length over the last (RGB) axis: `np.linalg.norm(diff, axis=-1)`, summed in the same
+    order ((r² + g²) + b², checked equal), without its per-call overhead (~60 µs on a mouth box)."""
+    sq = diff * diff
+    return np.sqrt(sq[..., 0] + sq[..., 1] + sq[..., 2])
+
+
+def _median_of_few(values: np.ndarray) -> float:
+    """`np.median` of a handful of values (a 3×3 patch) without its per-call overhead: the middle one,
+    or the mean of the middle two."""
+    v = np.sort(values, axis=None)
+    n = len(v)
+    return float(v[n // 2]) if n % 2 else (float(v[n // 2 - 1]) + float(v[n // 2])) / 2
+
+
 @dataclass
 class Face:
     """One face in one frame; positions in pixels of the media frame, shape numbers in units of dx."""
@@ -82,8 +97,11 @@ class Picture:
         grey = cv2.resize(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_LINEAR)
         ox, oy = round(sx0 * f), round(sy0 * f)
         sl = (slice(y0 - oy, y1 - oy), slice(x0 - ox, x1 - ox))
-        fine = self.luma[y0:y1, x0:x1].astype(np.float32)
-        return np.clip(up[sl] + (fine - grey[sl])[:, :, None], 0, 255)
+        detail = self.luma[y0:y1, x0:x1].astype(np.float32) - grey[sl]
+        # the detail copied to the three channels, not broadcast over them: numpy's inner loop over a
+        # 3-long axis costs twice the whole crop (decision 223); same sums
+        out = up[sl] + cv2.merge((detail, detail, detail))
+        return np.clip(out, 0, 255, out=out)
 
 
 def _spots(img: np.ndarray, scale: float) -> np.ndarray:
@@ -385,7 +403,7 @@ def _measure(pic: Picture, f: Face) -> None:
     for row in (round(f.y + 0.25 * d), round(f.y + 0.45 * d)):
         if not Y0 <= row < Y1:
             continue
-        far = np.linalg.norm(img[row - Y0] - skin, axis=1) > EDGE_TOL * tol
+        far = _colour_distance(img[row - Y0] - skin) > EDGE_TOL * tol
         edges = []
         for side in (-1, 1):
             xs = np.arange(round(f.x + side * 0.95 * d), round(f.x + side * 2.3 * d) + side, side)
@@ -396,11 +414,11 @@ def _measure(pic: Picture, f: Face) -> None:
             centre, half = (edges[0] + edges[1]) / 2, (edges[1] - edges[0]) / 2
             turns.append(float((f.x - centre) / half))
     if turns:
-        f.turn = float(np.mean(turns))
+        f.turn = float(sum(turns) / len(turns))
     # pupils within the eye whites: the pupil's offset from the centre of the bright luma around it
     Ye0 = max(Y0, round(f.y) - 1)
     if Ye0 < Y1:
-        skin_y = float(np.median(pic.luma[max(0, sy - 1): sy + 2, max(0, sx - 1): sx + 2]))
+        skin_y = _median_of_few(pic.luma[max(0, sy - 1): sy + 2, max(0, sx - 1): sx + 2])
         white = pic.luma[Ye0: round(f.y) + 2, X0:X1].astype(np.int16) > skin_y + 12
         offs = []
         for px in (f.x - d / 2, f.x + d / 2):
@@ -409,10 +427,10 @@ def _measure(pic: Picture, f: Face) -> None:
             if len(cols) >= 2:
                 offs.append((px - (a + 0.5 * (cols[0] + cols[-1]))) / d)
         if len(offs) == 2:
-            f.look = float(np.mean(offs))
+            f.look = float(sum(offs) / len(offs))
     # mouth band: rows 0.55..1.2 dx under the eyes (lips at 0.9), columns +-0.75 dx
     y0, y1 = round(f.y + 0.55 * d), round(f.y + 1.2 * d) + 1
     x0, x1 = round(f.x - 0.75 * d), round(f.x + 0.75 * d) + 1
     if y0 >= Y0 and y1 <= Y1 and x0 >= X0 and x1 <= X1 and y1 - y0 >= 3 and x1 - x0 >= 5:
-        box = np.linalg.norm(img[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0] - skin, axis=2) > tol
+        box = _colour_distance(img[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0] - skin) > tol
         f.mouth = float(box.mean())

@@ -154,16 +154,18 @@ def lipsync(media: ClipMedia) -> list[ModeScore]:
 
 
 def _mouth_grid(media: ClipMedia) -> np.ndarray:
-    """Luma averaged over 2×2 pixel blocks of the decode size (160×90 at 320×180), float64 (decision 105):
-    a mouth is a few pixels wide in a wide shot, so point samples (`gray_small`) can miss it."""
+    """Luma averaged over 2×2 pixel blocks of the decode size (160×90 at 320×180), uint8 (decision 105):
+    a mouth is a few pixels wide in a wide shot, so point samples (`gray_small`) can miss it. Each window
+    read is turned to float64 on its own: the whole clip's float64 grid is ~35 MB of fresh memory
+    (~0.17 s of page faults on this virtual machine, decision 223), the values the same."""
     import cv2
 
     def compute(m: ClipMedia) -> np.ndarray:
         g = gray(m)
         if not len(g):
-            return np.zeros((0, 1, 1))
+            return np.zeros((0, 1, 1), np.uint8)
         size = (max(1, g.shape[2] // GRID), max(1, g.shape[1] // GRID))
-        return np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in g]).astype(np.float64)
+        return np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in g])
 
     return media.feature("sync:mouth_grid", compute)
 
@@ -185,7 +187,8 @@ def _lag_reading(e: np.ndarray, luma: np.ndarray, windows: list[tuple[int, int]]
     """(score, lag in s) of the windows' length-weighted mean lag curve: the interior peak (refined by a
     parabola), its gain over lag 0, counted when the lag is noticeable (>= 0.1 s, ramping in below)."""
     weights = np.array([b - a for a, b in windows], float)
-    curves = np.array([_lag_curve(e[a:b], _moving_points(luma[a:b]), max_lag, TOP_BLOCKS) for a, b in windows])
+    curves = np.array([_lag_curve(e[a:b], _moving_points(luma[a:b].astype(np.float64)), max_lag, TOP_BLOCKS)
+                       for a, b in windows])
     curve = (curves * weights[:, None]).sum(axis=0) / weights.sum()
     k = 1 + int(np.argmax(curve[1:-1]))  # a maximum at the edge of the range is no peak
     y0, y1, y2 = curve[k - 1: k + 2]
