@@ -65,7 +65,8 @@ def mouth_openings(pictures, times: np.ndarray, frames: list[int], faces: list[F
     """The face's mouth opening on each frame (NaN where not read): placed between samples (`face_tracking.face_at`), moved
     to where its eye band is (`_shift`), measured as the face finder measures a found face.
 
-    `pictures(k)` gives frame k's Picture; positions of `faces` are in frame pixels, `scale` luma/frame."""
+    `pictures(k, top, bottom)` gives frame k's Picture with its luma good at least in rows [top, bottom)
+    (luma pixels); positions of `faces` are in frame pixels, `scale` luma/frame."""
     out = np.full(len(frames), np.nan)
     bands: dict[int, np.ndarray | None] = {}
     for n, k in enumerate(frames):
@@ -74,11 +75,14 @@ def mouth_openings(pictures, times: np.ndarray, frames: list[int], faces: list[F
         if abs(near.t - t) > NEAR_S:
             continue
         X, Y, D = x * scale, y * scale, d * scale
-        pic = pictures(k)
+        # rows read: the eye band searched REGISTER dx up and down, the face measured to 1.3 dx under its eyes
+        reach = max(D, near.dx * scale)
+        pic = pictures(k, Y - 1.5 * reach - 8, Y + 2.5 * reach + 8)
         kn = int(np.argmin(np.abs(times - near.t)))
         if kn != k:
             if id(near) not in bands:
-                bands[id(near)] = _eye_band(pictures(kn).luma, near.x * scale, near.y * scale, near.dx * scale)
+                yn, dn = near.y * scale, near.dx * scale
+                bands[id(near)] = _eye_band(pictures(kn, yn - dn - 8, yn + dn + 8).luma, near.x * scale, yn, dn)
             band = bands[id(near)]
             if band is not None:
                 sx, sy = _shift(pic.luma, band, X, Y, max(1, round(REGISTER * D)))
@@ -155,12 +159,20 @@ def listeners(media: ClipMedia) -> list[ModeScore]:
     times = media.frame_times
     lut = luma_lut(media)
     scale = media.luma.shape[2] / media.frames.shape[2]
-    cache: dict[int, Picture] = {}
+    height = media.luma.shape[1]
+    cache: dict[int, tuple[Picture, np.ndarray]] = {}
 
-    def picture(k: int) -> Picture:
+    def picture(k: int, top: float, bottom: float) -> Picture:
+        """Frame k with its luma mapped to full range in the rows asked (and those asked before): a face
+        reads a band of the frame, and mapping whole 640x360 frames cost more than reading them (decision 223)."""
         if k not in cache:
-            cache[k] = Picture(media.frames[k], cv2.LUT(media.luma[k], lut))
-        return cache[k]
+            cache[k] = (Picture(media.frames[k], np.zeros_like(media.luma[k])), np.zeros(height, bool))
+        pic, mapped = cache[k]
+        a, b = max(0, math.floor(top)), min(height, math.ceil(bottom))
+        if a < b and not mapped[a:b].all():
+            pic.luma[a:b] = cv2.LUT(media.luma[k, a:b], lut)
+            mapped[a:b] = True
+        return pic
 
     shots = [(sp.start, sp.end) for sp in shot_spans(media)]
     scores, windows = {}, []
