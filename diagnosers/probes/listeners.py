@@ -160,13 +160,14 @@ def listeners(media: ClipMedia) -> list[ModeScore]:
     lut = luma_lut(media)
     scale = media.luma.shape[2] / media.frames.shape[2]
     height = media.luma.shape[1]
+    full_range = np.zeros_like(media.luma)  # rows mapped on demand (untouched zero pages cost nothing)
     cache: dict[int, tuple[Picture, np.ndarray]] = {}
 
     def picture(k: int, top: float, bottom: float) -> Picture:
         """Frame k with its luma mapped to full range in the rows asked (and those asked before): a face
         reads a band of the frame, and mapping whole 640x360 frames cost more than reading them (decision 223)."""
         if k not in cache:
-            cache[k] = (Picture(media.frames[k], np.zeros_like(media.luma[k])), np.zeros(height, bool))
+            cache[k] = (Picture(media.frames[k], full_range[k]), np.zeros(height, bool))
         pic, mapped = cache[k]
         a, b = max(0, math.floor(top)), min(height, math.ceil(bottom))
         if a < b and not mapped[a:b].all():
