@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/diagnose.py [--clips 6] [--suite mini] [--store DIR] [--parts]
 
 Renders (or reuses) clips with `procedural:random` (`--generator`), then for each clip times
-(a) a pure PyAV decode: every video frame and audio frame of the file decoded, nothing else, and
+(a) a pure PyAV decode: every video frame and audio frame of the file decoded, nothing else (the faster
+of FFmpeg's default decoder threads and the judge's `DECODE_THREADS`, so that the judge's thread setting
+does not flatter the ratio), and
 (b) the probe judge answering all the clip's items from the file (its own decode included).
 Both run in this process, one clip after the other, best of `--repeat` runs each. Wall time is
 the measure; the process CPU time of each (all threads) and the load average are printed beside it,
@@ -30,13 +32,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def pure_decode(path: Path) -> int:
+def pure_decode(path: Path, threads: int | None = None) -> int:
+    """Every video and audio frame decoded, nothing else; `threads`: FFmpeg's decoder threads (None: its default)."""
     import av
 
     frames = 0
     with av.open(str(path)) as container:
         streams = [s for s in (container.streams.video[:1] + container.streams.audio[:1])]
         container.streams.video[0].thread_type = "AUTO"
+        if threads:
+            container.streams.video[0].codec_context.thread_count = threads
         for packet in container.demux(streams):
             for _ in packet.decode():
                 frames += 1
@@ -83,6 +88,7 @@ def _sized(spec: str, width: int, height: int) -> str:
 def measure(spec: str, store_url: str, args: argparse.Namespace) -> float:
     """Render (or reuse) the clips with `spec`, print per-clip and total timings; the total ratio."""
     from diagnosers import build_judge
+    from diagnosers.decode import DECODE_THREADS
     from diagnosers.media import ClipMedia
     from flows.work import render_clip, store_for, suite_for
     from taxonomy.items import Format
@@ -105,10 +111,11 @@ def measure(spec: str, store_url: str, args: argparse.Namespace) -> float:
         items = [i for i in scene_items(scene) if i.format is not Format.pairwise]
         best_decode = best_probe = cpu_decode = cpu_probe = float("inf")
         for _ in range(args.repeat):
-            t, c = time.perf_counter(), time.process_time()
-            pure_decode(path)
-            best_decode = min(best_decode, time.perf_counter() - t)
-            cpu_decode = min(cpu_decode, time.process_time() - c)
+            for threads in (None, DECODE_THREADS):  # the faster of FFmpeg's default threads and the judge's
+                t, c = time.perf_counter(), time.process_time()
+                pure_decode(path, threads)
+                best_decode = min(best_decode, time.perf_counter() - t)
+                cpu_decode = min(cpu_decode, time.process_time() - c)
             t, c = time.perf_counter(), time.process_time()
             media = ClipMedia.open(path, scene, **judge.media_options)
             verdicts = judge.answer(media, items)
