@@ -66,10 +66,10 @@ def main() -> None:
         spec = args.generator if size is None else _sized(args.generator, *size)
         if len(sizes) > 1:
             print(f"== {spec}")
-        ratios.append((spec, measure(spec, store_url, args)))
+        ratios.append(measure(spec, store_url, args))
     if len(sizes) > 1:
         print("probe diagnosis / pure decode by picture size (goal <= 2.0): "
-              + ", ".join(f"{'x'.join(map(str, size))} {r:.2f}" for size, (_, r) in zip(sizes, ratios)))
+              + ", ".join(f"{w}x{h} {r:.2f}" for (w, h), r in zip(sizes, ratios)))
 
 
 def _size(text: str) -> tuple[int, int]:

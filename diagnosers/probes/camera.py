@@ -15,7 +15,6 @@ import numpy as np
 from diagnosers.media import ClipMedia
 from diagnosers.probes.base import ModeScore, probe
 from diagnosers.probes.features import cuts, frame_diff, frame_diff_noise, gray
-from diagnosers.probes.numeric import median
 from diagnosers.probes.picture import frozen_frames
 from diagnosers.probes.staging import scripted_shot_spans
 from scenes.vocabulary import Movement
@@ -61,7 +60,7 @@ def spread_corners(first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _held_share(moved: np.ndarray, cells: np.ndarray, still: float) -> float:
     """The share of the grid's cells (those with corners) whose corners mostly stayed within `still`."""
-    held = [median(moved[cells == c]) < still for c in np.unique(cells)]
+    held = [np.median(moved[cells == c]) < still for c in np.unique(cells)]
     return float(np.mean(held)) if held else 0.0
 
 

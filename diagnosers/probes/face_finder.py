@@ -23,8 +23,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from diagnosers.probes.numeric import median
-
 KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 # Pupils: peaks of the black-hat response (5×5 ellipse) smoothed over 3×3, above 23 grey levels, on
 # the full-range luma at full, half, quarter and eighth size. Smoothing keeps a disc's response and
@@ -220,7 +218,7 @@ def _is_face(pic: Picture, x1: float, y1: float, r1: float, x2: float, y2: float
     if min(len(c) for c in cheek_luma) < 2:
         return False
     # the luma tests first (cheap): each pupil darker and a white beside it brighter than the cheeks
-    low = float(median(np.concatenate(cheek_luma)))
+    low = float(np.median(np.concatenate(cheek_luma)))
     for x, y, r in ((x1, y1, r1), (x2, y2, r2)):
         xi, yi = round(x) - X0, round(y) - Y0
         rr, ww = max(1, round(0.5 * r)), max(2, round(0.3 * d))
@@ -412,7 +410,7 @@ def _measure(pic: Picture, f: Face) -> None:
     # pupils within the eye whites: the pupil's offset from the centre of the bright luma around it
     Ye0 = max(Y0, round(f.y) - 1)
     if Ye0 < Y1:
-        skin_y = float(median(pic.luma[max(0, sy - 1): sy + 2, max(0, sx - 1): sx + 2]))
+        skin_y = float(np.median(pic.luma[max(0, sy - 1): sy + 2, max(0, sx - 1): sx + 2]))
         white = pic.luma[Ye0: round(f.y) + 2, X0:X1].astype(np.int16) > skin_y + 12
         offs = []
         for px in (f.x - d / 2, f.x + d / 2):

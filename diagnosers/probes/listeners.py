@@ -159,21 +159,17 @@ def listeners(media: ClipMedia) -> list[ModeScore]:
     times = media.frame_times
     lut = luma_lut(media)
     scale = media.luma.shape[2] / media.frames.shape[2]
-    height = media.luma.shape[1]
     full_range = np.zeros_like(media.luma)  # rows mapped on demand (untouched zero pages cost nothing)
-    cache: dict[int, tuple[Picture, np.ndarray]] = {}
+    mapped = np.zeros(media.luma.shape[:2], bool)
 
     def picture(k: int, top: float, bottom: float) -> Picture:
         """Frame k with its luma mapped to full range in the rows asked (and those asked before): a face
         reads a band of the frame, and mapping whole 640x360 frames cost more than reading them (decision 223)."""
-        if k not in cache:
-            cache[k] = (Picture(media.frames[k], full_range[k]), np.zeros(height, bool))
-        pic, mapped = cache[k]
-        a, b = max(0, math.floor(top)), min(height, math.ceil(bottom))
-        if a < b and not mapped[a:b].all():
-            pic.luma[a:b] = cv2.LUT(media.luma[k, a:b], lut)
-            mapped[a:b] = True
-        return pic
+        a, b = max(0, math.floor(top)), min(mapped.shape[1], math.ceil(bottom))
+        if a < b and not mapped[k, a:b].all():
+            full_range[k, a:b] = cv2.LUT(media.luma[k, a:b], lut)
+            mapped[k, a:b] = True
+        return Picture(media.frames[k], full_range[k])
 
     shots = [(sp.start, sp.end) for sp in shot_spans(media)]
     scores, windows = {}, []
